@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+
+/** Postgres truncates identifiers to NAMEDATALEN-1 = 63 bytes. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** `YYYYMMDD_HHMMSS` in UTC: sortable, and unambiguous across time zones and DST changes. */
+export function timestamp(date: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return (
+    `${p(date.getUTCFullYear(), 4)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}_` +
+    `${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`
+  );
+}
+
+/** Parses `YYYYMMDD_HHMMSS` (UTC) back to a Date, or undefined. */
+export function parseTimestamp(text: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const b = Buffer.byteLength(ch);
+    if (bytes + b > maxBytes) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
+}
+
+/**
+ * The part of a database name that prefixes its scratch/previous databases. When `<db><suffix>` would
+ * pass 63 bytes, the name is cut and a short hash of the whole name keeps two long names apart.
+ */
+export function databaseStem(database: string, suffixBytes: number): string {
+  if (Buffer.byteLength(database) + suffixBytes <= MAX_IDENTIFIER_BYTES) return database;
+  const hash = createHash('sha256').update(database).digest('hex').slice(0, 6);
+  return `${truncateUtf8(database, MAX_IDENTIFIER_BYTES - suffixBytes - 7)}~${hash}`;
+}
+
+export type SideDatabaseKind = 'restoring' | 'before_restore';
+const SUFFIX_BYTES = Buffer.byteLength('__before_restore_20260101_000000');
+
+/** `<db>__restoring_<ts>` / `<db>__before_restore_<ts>`, always within 63 bytes. */
+export function sideDatabaseName(database: string, kind: SideDatabaseKind, at: Date): string {
+  return `${databaseStem(database, SUFFIX_BYTES)}__${kind}_${timestamp(at)}`;
+}
+
+/** Recognises a side database of `database` and returns its kind and time. */
+export function parseSideDatabaseName(
+  database: string,
+  candidate: string,
+): { kind: SideDatabaseKind; at: Date } | undefined {
+  const stem = databaseStem(database, SUFFIX_BYTES);
+  for (const kind of ['restoring', 'before_restore'] as const) {
+    const prefix = `${stem}__${kind}_`;
+    if (candidate.startsWith(prefix)) {
+      const at = parseTimestamp(candidate.slice(prefix.length));
+      if (at) return { kind, at };
+    }
+  }
+  return undefined;
+}
+
+/** Whether a database name is one of our scratch or kept-for-undo databases (of any database). */
+export function sideDatabaseKind(candidate: string): SideDatabaseKind | undefined {
+  const m = /__(restoring|before_restore)_\d{8}_\d{6}$/.exec(candidate);
+  return m ? (m[1] as SideDatabaseKind) : undefined;
+}
+
+/**
+ * A container or database name as one path segment, reversibly: characters that are unsafe in file
+ * names on any platform (and `%`) become %XX; Unicode letters, spaces and the rest stay readable.
+ */
+export function encodePathSegment(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code < 0x20 || code === 0x7f || '/\\:*?"<>|%'.includes(ch)) {
+      out += [...Buffer.from(ch)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    } else {
+      out += ch;
+    }
+  }
+  if (out === '.' || out === '..') out = out.replace(/\./g, '%2E');
+  if (out.endsWith('.') || out.endsWith(' ')) out = out.slice(0, -1) + (out.endsWith('.') ? '%2E' : '%20');
+  return out;
+}
+
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment.replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
+  } catch {
+    return segment;
+  }
+}
+
+export type BackupFormat = 'sql' | 'custom';
+
+export function backupExtension(format: BackupFormat): string {
+  return format === 'sql' ? '.sql.gz' : '.dump';
+}
+
+/** `<database>_<YYYYMMDD_HHMMSS>.<ext>`; `attempt` > 1 adds `_2`, `_3` for two backups in one second. */
+export function backupFileName(database: string, format: BackupFormat, at: Date, attempt = 1): string {
+  const stem = encodePathSegment(database);
+  return `${stem}_${timestamp(at)}${attempt > 1 ? `_${attempt}` : ''}${backupExtension(format)}`;
+}
+
+/** Reads `<db>_<YYYYMMDD_HHMMSS>` back from a file name (any known extension), when it has one. */
+export function parseBackupFileName(fileName: string): { database: string; at: Date } | undefined {
+  const m = /^(.*)_(\d{8}_\d{6})(?:_\d+)?\.(sql|sql\.gz|dump|dump\.gz)$/.exec(fileName);
+  if (!m) return undefined;
+  const at = parseTimestamp(m[2]);
+  return at ? { database: decodePathSegment(m[1]), at } : undefined;
+}
+
+export const BACKUP_FILE_PATTERN = /\.(sql|sql\.gz|dump|dump\.gz)$/;
+export const MANIFEST_SUFFIX = '.json';
+export const PARTIAL_SUFFIX = '.partial';

@@ -1,0 +1,179 @@
+import type { DockerClient, ExecOptions, ExecResult } from './dockerClient';
+import { PgBackupError } from './errors';
+import { quoteLiteral } from './sql';
+
+/** How to reach one Postgres server: through `docker exec` in its container, over its local socket. */
+export interface PgTarget {
+  /** Container id or name. */
+  container: string;
+  /** Name for messages. */
+  containerName: string;
+  user: string;
+  /** Never logged, never in argv: only in the exec environment as PGPASSWORD. */
+  password?: string;
+}
+
+export const APPLICATION_NAME = 'pg-docker-backup';
+
+/** The exec environment for a Postgres client program: password and application name. */
+export function clientEnv(target: PgTarget): Record<string, string> {
+  const env: Record<string, string> = { PGAPPNAME: APPLICATION_NAME, PGCONNECT_TIMEOUT: '10' };
+  if (target.password) env.PGPASSWORD = target.password;
+  return env;
+}
+
+/** psql argv that runs one SQL string and prints unaligned, tuples-only output. */
+export function psqlArgv(target: PgTarget, database: string, sql: string): string[] {
+  return ['psql', '-X', '-q', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-U', target.user, '-d', database, '-c', sql];
+}
+
+/** The first ERROR/FATAL lines of a client's stderr, for a one-line message. */
+export function firstErrorLines(stderr: string, max = 3): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const errors = lines.filter((l) => /(ERROR|FATAL|error|fatal):/.test(l));
+  return (errors.length ? errors : lines).slice(0, max).join(' / ');
+}
+
+/** Turns a failed client exec into an error a user can act on. */
+export function clientError(target: PgTarget, program: string, result: ExecResult, doing: string): PgBackupError {
+  const stderr = result.stderr;
+  const where = `in container ${target.containerName}`;
+  let message: string;
+  if (result.exitCode === 126 || result.exitCode === 127 || /executable file not found|no such file or directory/i.test(stderr.slice(0, 300)) && /exec/i.test(stderr)) {
+    message = `${program} is not available ${where}: is it a Postgres container? (${firstErrorLines(stderr, 1)})`;
+  } else if (/password authentication failed/i.test(stderr)) {
+    message = `Wrong password for user "${target.user}" ${where}: the password in the container's POSTGRES_PASSWORD no longer matches. Set the right one (extension: "Set Password…"; CLI: PG_DOCKER_BACKUP_PASSWORD) and try again.`;
+  } else if (/no password supplied|fe_sendauth/i.test(stderr)) {
+    message = `User "${target.user}" ${where} needs a password and none is known: set POSTGRES_PASSWORD on the container, or give one (extension: "Set Password…"; CLI: PG_DOCKER_BACKUP_PASSWORD).`;
+  } else if (/role "[^"]*" does not exist/i.test(stderr)) {
+    message = `${firstErrorLines(stderr, 1)} ${where}: set POSTGRES_USER on the container or pass the right user.`;
+  } else if (/could not connect|No such file or directory.*socket|Connection refused|the database system is (starting up|shutting down)/i.test(stderr)) {
+    message = `The Postgres server ${where} is not accepting connections (${firstErrorLines(stderr, 1)}). Is it still starting up? Try again in a moment.`;
+  } else if (/No space left on device/i.test(stderr)) {
+    message = `The disk ${where} is full while ${doing}: ${firstErrorLines(stderr, 2)}`;
+  } else {
+    message = `${doing} failed ${where}: ${firstErrorLines(stderr) || `${program} exited with code ${result.exitCode}`}`;
+  }
+  return new PgBackupError('failed', message, { detail: stderr });
+}
+
+export async function runClient(
+  docker: DockerClient,
+  target: PgTarget,
+  argv: string[],
+  doing: string,
+  options: Omit<ExecOptions, 'env'> = {},
+): Promise<ExecResult> {
+  const result = await docker.exec(target.container, argv, {
+    ...options,
+    env: clientEnv(target),
+    secrets: target.password ? [target.password] : [],
+    what: options.what ?? doing,
+  });
+  if (result.exitCode !== 0) throw clientError(target, argv[0], result, doing);
+  return result;
+}
+
+/** Runs SQL through psql in the container; returns its unaligned output. */
+export async function runSql(
+  docker: DockerClient,
+  target: PgTarget,
+  database: string,
+  sql: string,
+  doing: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const r = await runClient(docker, target, psqlArgv(target, database, sql), doing, { signal });
+  return r.stdout;
+}
+
+/** Runs a query that returns one JSON value (e.g. `SELECT json_agg(...)`) and parses it. */
+export async function queryJson<T>(
+  docker: DockerClient,
+  target: PgTarget,
+  database: string,
+  sql: string,
+  doing: string,
+  signal?: AbortSignal,
+): Promise<T> {
+  const out = (await runSql(docker, target, database, sql, doing, signal)).trim();
+  if (out === '') return null as T;
+  try {
+    return JSON.parse(out) as T;
+  } catch (e) {
+    throw new PgBackupError('failed', `${doing}: unexpected output from psql in ${target.containerName}`, { cause: e, detail: out.slice(0, 2000) });
+  }
+}
+
+/** Database connected to for cluster-level work: `postgres`, or `template1` where there is none. */
+export async function maintenanceDatabase(docker: DockerClient, target: PgTarget, signal?: AbortSignal): Promise<string> {
+  try {
+    await runSql(docker, target, 'postgres', 'SELECT 1', 'connecting', signal);
+    return 'postgres';
+  } catch (e) {
+    if (e instanceof PgBackupError && /database "postgres" does not exist/.test(e.detail ?? '')) return 'template1';
+    throw e;
+  }
+}
+
+export interface ServerInfo {
+  version: string;
+  versionNum: number;
+  major: number;
+}
+
+export function majorOf(versionNum: number): number {
+  return versionNum >= 100000 ? Math.floor(versionNum / 10000) : Math.floor(versionNum / 100) / 100;
+}
+
+export interface DatabaseInfo {
+  name: string;
+  sizeBytes: number;
+  owner: string;
+  allowConnections: boolean;
+  /** Sessions connected to it now (ours excluded). */
+  connections: number;
+}
+
+export async function serverInfoAndDatabases(
+  docker: DockerClient,
+  target: PgTarget,
+  database: string,
+  signal?: AbortSignal,
+): Promise<{ server: ServerInfo; databases: DatabaseInfo[] }> {
+  const sql = `SELECT json_build_object(
+    'version', current_setting('server_version'),
+    'versionNum', current_setting('server_version_num')::int,
+    'databases', (SELECT coalesce(json_agg(json_build_object(
+        'name', d.datname,
+        'sizeBytes', CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) ELSE -1 END,
+        'owner', pg_get_userbyid(d.datdba),
+        'allowConnections', d.datallowconn,
+        'connections', (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()))
+      ORDER BY d.datname), '[]') FROM pg_database d WHERE NOT d.datistemplate))`;
+  const r = await queryJson<{ version: string; versionNum: number; databases: DatabaseInfo[] }>(
+    docker,
+    target,
+    database,
+    sql,
+    'reading the server version and databases',
+    signal,
+  );
+  return { server: { version: r.version, versionNum: r.versionNum, major: majorOf(r.versionNum) }, databases: r.databases };
+}
+
+export async function databaseExists(docker: DockerClient, target: PgTarget, maintenanceDb: string, name: string, signal?: AbortSignal): Promise<boolean> {
+  const out = await runSql(docker, target, maintenanceDb, `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(name)}`, 'looking up a database', signal);
+  return out.trim() === '1';
+}
+
+/** `pg_dump --version` → `17.2` (major 17). */
+export async function clientVersion(docker: DockerClient, target: PgTarget, program: 'pg_dump' | 'pg_restore' | 'psql'): Promise<{ version: string; major: number }> {
+  const r = await runClient(docker, target, [program, '--version'], `asking ${program} for its version`);
+  const m = /(\d+)(?:\.(\d+))?/.exec(r.stdout.replace(/^[^)]*\)/, ''));
+  if (!m) throw new PgBackupError('failed', `cannot read the version of ${program} in ${target.containerName}: ${r.stdout.trim()}`);
+  return { version: m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1], major: Number(m[1]) };
+}
