@@ -176,7 +176,7 @@ async function describe(
       pg.databases = info.databases;
     } catch (e) {
       pg.problem = errorMessage(e);
-      log.warn(`${details.name}: ${pg.problem}`);
+      log.debug(`${details.name}: ${pg.problem}`);
     }
   }
   return pg;

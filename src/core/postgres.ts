@@ -22,9 +22,17 @@ export function clientEnv(target: PgTarget): Record<string, string> {
   return env;
 }
 
+/**
+ * A database name as a libpq connection string for `-d`: client programs treat a `-d` value that
+ * contains `=` or starts with `postgresql://` as a connection string, so a plain name is never safe.
+ */
+export function dbConninfo(database: string): string {
+  return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 /** psql argv that runs one SQL string and prints unaligned, tuples-only output. */
 export function psqlArgv(target: PgTarget, database: string, sql: string): string[] {
-  return ['psql', '-X', '-q', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-U', target.user, '-d', database, '-c', sql];
+  return ['psql', '-X', '-q', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-U', target.user, '-d', dbConninfo(database), '-c', sql];
 }
 
 /** The first ERROR/FATAL lines of a client's stderr, for a one-line message. */
@@ -50,7 +58,7 @@ export function clientError(target: PgTarget, program: string, result: ExecResul
     message = `User "${target.user}" ${where} needs a password and none is known: set POSTGRES_PASSWORD on the container, or give one (extension: "Set Password…"; CLI: PG_DOCKER_BACKUP_PASSWORD).`;
   } else if (/role "[^"]*" does not exist/i.test(stderr)) {
     message = `${firstErrorLines(stderr, 1)} ${where}: set POSTGRES_USER on the container or pass the right user.`;
-  } else if (/could not connect|No such file or directory.*socket|Connection refused|the database system is (starting up|shutting down)/i.test(stderr)) {
+  } else if (/could not connect|connection to server .*failed|Connection refused|the database system is (starting up|shutting down)/i.test(stderr)) {
     message = `The Postgres server ${where} is not accepting connections (${firstErrorLines(stderr, 1)}). Is it still starting up? Try again in a moment.`;
   } else if (/No space left on device/i.test(stderr)) {
     message = `The disk ${where} is full while ${doing}: ${firstErrorLines(stderr, 2)}`;

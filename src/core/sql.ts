@@ -83,3 +83,46 @@ export function settingAssignment(entry: string): string {
   const rhs = values.length === 0 ? "''" : values.map(quoteLiteral).join(', ');
   return `${quoteIdent(name)} = ${rhs}`;
 }
+
+/**
+ * Splits a pg_dump/psql name pattern at its unquoted dots and turns each part into an anchored regular
+ * expression the way processSQLNamePattern does: unquoted letters fold to lower case, `*` and `?` are
+ * wildcards, double-quoted text matches literally (`""` is a quote).
+ */
+export function patternToRegexes(pattern: string): RegExp[] {
+  const parts: string[] = [];
+  let cur = '';
+  let inQuotes = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '"') {
+      if (inQuotes && pattern[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else inQuotes = !inQuotes;
+      continue;
+    }
+    if (inQuotes) cur += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (ch === '.') {
+      parts.push(cur);
+      cur = '';
+    } else if (ch === '*') cur += '.*';
+    else if (ch === '?') cur += '.';
+    else cur += ch.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  parts.push(cur);
+  return parts.map((p) => new RegExp(`^(?:${p})$`, 'u'));
+}
+
+/** Whether pg_dump with these -t / -n patterns dumps the table (-n is ignored when -t is given). */
+export function tableMatchesPatterns(schema: string, table: string, tables: readonly string[], schemas: readonly string[]): boolean {
+  if (tables.length > 0) {
+    return tables.some((t) => {
+      const re = patternToRegexes(t);
+      const [s, n] = re.length >= 2 ? re.slice(-2) : [undefined, re[0]];
+      return n.test(table) && (!s || s.test(schema));
+    });
+  }
+  if (schemas.length > 0) return schemas.some((p) => patternToRegexes(p)[0].test(schema));
+  return true;
+}

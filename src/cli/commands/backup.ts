@@ -1,0 +1,47 @@
+import { integer, oneOf, parse } from '../args';
+import { backupDatabase } from '../../core/backup';
+import { formatBytes, formatDuration } from '../../core/progress';
+import { EXIT_OK, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { backupDirFor, discoveryFor, dockerFor } from '../services';
+
+export const usage =
+  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N] [--no-owner] [--dir DIR] [--json]';
+
+export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      database: { type: 'string', short: 'd' },
+      format: { type: 'string', short: 'F' },
+      table: { type: 'string', short: 't', multiple: true },
+      schema: { type: 'string', short: 'n', multiple: true },
+      compression: { type: 'string', short: 'Z' },
+      'no-owner': { type: 'boolean', short: 'O' },
+      dir: { type: 'string' },
+    },
+    { min: 1, max: 1, usage },
+  );
+  const r = await backupDatabase(dockerFor(ctx), {
+    container: positionals[0],
+    database: values.database,
+    format: oneOf(values.format, ['sql', 'custom'] as const, '--format'),
+    tables: values.table,
+    schemas: values.schema,
+    compressionLevel: integer(values.compression, '--compression'),
+    noOwner: values['no-owner'],
+    dir: backupDirFor(ctx, values.dir),
+    signal: ctx.signal,
+    onProgress: progressPrinter(ctx),
+    logger: ctx.logger,
+    discovery: discoveryFor(ctx),
+  });
+  if (values.json) {
+    const { path, bytes, sha256, container, database, format, serverVersion, durationMs } = r;
+    writeJson(ctx, { path, bytes, sha256, container, database, format, serverVersion, durationMs });
+  } else {
+    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
+    say(ctx, `Backed up ${r.container}/${r.database} (${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)})`);
+    ctx.stdout.write(r.path + '\n');
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,49 @@
+import { parse } from '../args';
+import { findContainer } from '../../core/discovery';
+import { planReset, resetDatabase } from '../../core/reset';
+import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { backupDirFor, discoveryFor, dockerFor } from '../services';
+
+export const usage = 'pg-docker-backup reset <container> [--database DB] [--restart CONTAINER]... [--no-safety-backup] [--dir DIR] [--yes] [--json]';
+
+export async function resetCommand(ctx: CliContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      database: { type: 'string', short: 'd' },
+      restart: { type: 'string', multiple: true },
+      'no-safety-backup': { type: 'boolean' },
+      dir: { type: 'string' },
+      yes: { type: 'boolean', short: 'y' },
+    },
+    { min: 1, max: 1, usage },
+  );
+  const docker = dockerFor(ctx);
+  const discovery = discoveryFor(ctx);
+  const options = {
+    container: positionals[0],
+    database: values.database,
+    restart: values.restart,
+    noSafetyBackup: values['no-safety-backup'],
+    dir: backupDirFor(ctx, values.dir),
+    signal: ctx.signal,
+    logger: ctx.logger,
+    discovery,
+    onProgress: progressPrinter(ctx),
+  };
+  const plan = await planReset(docker, options);
+  if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
+  const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
+  await confirm(ctx, `Reset "${plan.database}" in ${plan.container.name}? All its data is deleted${plan.safetyBackup ? ' (a safety backup is taken first)' : ' and there is NO safety backup'}.`, {
+    yes: !!values.yes,
+    typeToConfirm: c.protected ? plan.database : undefined,
+  });
+  const r = await resetDatabase(docker, plan, options);
+  if (values.json) writeJson(ctx, { reset: true, container: plan.container.name, database: plan.database, safetyBackup: r.safetyBackup?.path ?? null, downtimeMs: r.downtimeMs, warnings: r.warnings });
+  else {
+    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
+    say(ctx, `Reset "${plan.database}" in ${plan.container.name}.${r.safetyBackup ? ` Safety backup: ${r.safetyBackup.path}` : ''}`);
+    for (const w of r.warnings) say(ctx, `warning: ${w}`);
+  }
+  return EXIT_OK;
+}

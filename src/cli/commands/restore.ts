@@ -1,0 +1,86 @@
+import { parse } from '../args';
+import { findContainer } from '../../core/discovery';
+import { PgBackupError } from '../../core/errors';
+import { formatDuration } from '../../core/progress';
+import { executeRestore, planRestore } from '../../core/restore';
+import { planUndo, undoRestore } from '../../core/undo';
+import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { discoveryFor, dockerFor } from '../services';
+
+export const usage =
+  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--drop-previous] [--yes] [--json]\n' +
+  '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
+
+export async function restoreCommand(ctx: CliContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      to: { type: 'string' },
+      database: { type: 'string', short: 'd' },
+      stop: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean' },
+      undo: { type: 'boolean' },
+      'drop-previous': { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+    },
+    { min: 0, max: 1, usage },
+  );
+  const docker = dockerFor(ctx);
+  const discovery = discoveryFor(ctx);
+  const common = { signal: ctx.signal, logger: ctx.logger, discovery, onProgress: progressPrinter(ctx) };
+  if (values.undo) {
+    const container = values.to ?? positionals[0];
+    if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
+    const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
+    if (values['dry-run']) {
+      if (values.json) writeJson(ctx, { dryRun: true, plan });
+      else ctx.stdout.write(`Plan (nothing done, --dry-run):\n  ${plan.steps.join('\n  ')}\n`);
+      return EXIT_OK;
+    }
+    if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
+    const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
+    await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: c.protected ? plan.database : undefined });
+    const r = await undoRestore(docker, plan, common);
+    if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings });
+    else say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new PgBackupError('usage', `usage: ${usage}`);
+  const plan = await planRestore(docker, {
+    backupPath: positionals[0],
+    to: values.to,
+    database: values.database,
+    stop: values.stop,
+    dropPrevious: values['drop-previous'],
+    ...common,
+  });
+  if (values['dry-run']) {
+    if (values.json) writeJson(ctx, { dryRun: true, plan });
+    else ctx.stdout.write(`Plan (nothing done, --dry-run):\n  ${plan.steps.join('\n  ')}\n`);
+    return EXIT_OK;
+  }
+  if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
+  const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
+  await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: c.protected ? plan.database : undefined });
+  const r = await executeRestore(docker, plan, common);
+  if (values.json) {
+    writeJson(ctx, {
+      restored: true,
+      backup: plan.backup.path,
+      container: plan.container.name,
+      database: plan.database,
+      keptPrevious: r.keptPrevious ?? null,
+      dropped: r.dropped,
+      stopped: plan.stopContainers.map((a) => a.name),
+      durationMs: r.durationMs,
+      downtimeMs: r.downtimeMs,
+      warnings: r.warnings,
+    });
+  } else {
+    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
+    say(ctx, `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)} (apps down ${formatDuration(r.downtimeMs)}).`);
+    if (r.keptPrevious) say(ctx, `The previous database is kept as "${r.keptPrevious}": undo with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
+    for (const w of r.warnings) say(ctx, `warning: ${w}`);
+  }
+  return EXIT_OK;
+}

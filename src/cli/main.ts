@@ -1,0 +1,102 @@
+import { errorMessage, isPgBackupError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import * as backup from './commands/backup';
+import * as backups from './commands/backups';
+import * as containers from './commands/containers';
+import * as reset from './commands/reset';
+import * as restore from './commands/restore';
+import * as terminate from './commands/terminate';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeFor, writeJson, type CliContext } from './io';
+
+type Command = (ctx: CliContext, args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  containers: { run: containers.containersCommand, usage: containers.usage },
+  backup: { run: backup.backupCommand, usage: backup.usage },
+  backups: { run: backups.backupsCommand, usage: backups.usage },
+  restore: { run: restore.restoreCommand, usage: restore.usage },
+  reset: { run: reset.resetCommand, usage: reset.usage },
+  terminate: { run: terminate.terminateCommand, usage: terminate.usage },
+};
+
+export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers
+
+${Object.values(COMMANDS).map((c) => c.usage).join('\n')}
+
+Exit codes: 0 ok, 1 the operation failed, 2 usage error or refused.
+Environment: PG_DOCKER_BACKUP_DIR (backup folder), PG_DOCKER_BACKUP_PASSWORD (database password when the
+container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug.
+`;
+
+function stderrLogger(stderr: NodeJS.WritableStream, level: string | undefined): Logger {
+  const order = ['trace', 'debug', 'info', 'warn', 'error'];
+  const min = order.indexOf(level ?? 'warn');
+  const at = (l: string) => (m: string) => {
+    if (order.indexOf(l) >= (min < 0 ? 3 : min)) stderr.write(`[${l}] ${m}\n`);
+  };
+  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export async function runCli(argv: string[], io: Omit<CliContext, 'logger'> & { logger?: Logger }): Promise<number> {
+  const ctx: CliContext = { ...io, logger: io.logger ?? stderrLogger(io.stderr, io.env.PG_DOCKER_BACKUP_LOG) };
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? ctx.stdout : ctx.stderr).write(HELP);
+    return name ? EXIT_OK : EXIT_USAGE;
+  }
+  if (name === '--version') {
+    ctx.stdout.write('pg-docker-backup 0.1.0\n');
+    return EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    ctx.stderr.write(`unknown command "${name}"\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.stdout.write(`usage: ${command.usage}\n`);
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(ctx, rest);
+  } catch (e) {
+    const code = exitCodeFor(e);
+    if (rest.includes('--json')) writeJson(ctx, { error: errorMessage(e), kind: isPgBackupError(e) ? e.kind : 'failed' });
+    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
+    ctx.stderr.write(`error: ${errorMessage(e)}\n`);
+    if (isPgBackupError(e) && e.detail && ctx.env.PG_DOCKER_BACKUP_LOG) ctx.stderr.write(`${e.detail}\n`);
+    if (!isPgBackupError(e)) ctx.logger.debug(e instanceof Error && e.stack ? e.stack : String(e));
+    return code === EXIT_OK ? EXIT_FAILED : code;
+  }
+}
+
+/** The process entry point: wires signals (first Ctrl-C cancels cleanly, the second exits). */
+export function main(): void {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nCancelling (press Ctrl-C again to quit at once)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    signal: controller.signal,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+      // Docker's keep-alive sockets must not hold the process open.
+      setImmediate(() => process.exit(code));
+    },
+    (e) => {
+      process.stderr.write(`error: ${errorMessage(e)}\n`);
+      process.exit(EXIT_FAILED);
+    },
+  );
+}

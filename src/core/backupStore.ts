@@ -1,0 +1,162 @@
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { inspectBackupFile, type BackupContent } from './backupFormat';
+import { BACKUP_FILE_PATTERN, MANIFEST_SUFFIX, PARTIAL_SUFFIX, decodePathSegment, parseBackupFileName, type BackupFormat } from './naming';
+
+/** Written beside every backup as `<file>.json`. */
+export interface BackupManifest {
+  manifestVersion: 1;
+  tool: string;
+  file: string;
+  container: string;
+  containerId: string;
+  image: string;
+  composeProject?: string;
+  composeService?: string;
+  database: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  format: BackupFormat;
+  compression: { algorithm: 'gzip'; level: number };
+  options: { tables: string[]; schemas: string[]; noOwner: boolean };
+  bytes: number;
+  sha256: string;
+  created: string;
+  durationMs: number;
+  /** `exact` counts for small databases; `estimated` (planner statistics) above the threshold. */
+  rowCounts: 'exact' | 'estimated';
+  tables: { schema: string; name: string; rows: number }[];
+}
+
+/** One backup file found on disk, with a manifest or recognised by its content. */
+export interface BackupEntry {
+  path: string;
+  fileName: string;
+  sizeBytes: number;
+  modified: Date;
+  /** Manifest time, else the time in the file name, else the file's mtime. */
+  created: Date;
+  container?: string;
+  database?: string;
+  format: BackupFormat | 'unknown';
+  gzipped: boolean;
+  pgDumpVersion?: string;
+  serverVersion?: string;
+  manifest?: BackupManifest;
+  /** `manifest` written by us; `detected` a runbook file recognised by its content. */
+  source: 'manifest' | 'detected';
+}
+
+/**
+ * The backup directory: `--dir`, else PG_DOCKER_BACKUP_DIR, else a per-user data folder (XDG_DATA_HOME
+ * on Linux, Application Support on macOS, LOCALAPPDATA on Windows). Never the workspace by default.
+ */
+export function resolveBackupDir(
+  explicit: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+  platform: NodeJS.Platform = process.platform,
+  homedir: string = os.homedir(),
+): string {
+  if (explicit) return path.resolve(explicit);
+  if (env.PG_DOCKER_BACKUP_DIR) return path.resolve(env.PG_DOCKER_BACKUP_DIR);
+  if (platform === 'win32') return path.join(env.LOCALAPPDATA ?? path.join(homedir, 'AppData', 'Local'), 'pg-docker-backup', 'backups');
+  if (platform === 'darwin') return path.join(homedir, 'Library', 'Application Support', 'pg-docker-backup', 'backups');
+  return path.join(env.XDG_DATA_HOME || path.join(homedir, '.local', 'share'), 'pg-docker-backup', 'backups');
+}
+
+export async function readManifest(backupPath: string): Promise<BackupManifest | undefined> {
+  try {
+    const m = JSON.parse(await fs.readFile(backupPath + MANIFEST_SUFFIX, 'utf8')) as BackupManifest;
+    return m && m.manifestVersion === 1 ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Describes one backup file: from its manifest when there is one, else from its content. */
+export async function describeBackup(file: string, root?: string): Promise<BackupEntry> {
+  const stat = await fs.stat(file);
+  const manifest = await readManifest(file);
+  const fileName = path.basename(file);
+  if (manifest) {
+    return {
+      path: file,
+      fileName,
+      sizeBytes: stat.size,
+      modified: stat.mtime,
+      created: new Date(manifest.created),
+      container: manifest.container,
+      database: manifest.database,
+      format: manifest.format,
+      gzipped: manifest.format === 'sql',
+      pgDumpVersion: manifest.pgDumpVersion,
+      serverVersion: manifest.serverVersion,
+      manifest,
+      source: 'manifest',
+    };
+  }
+  let content: BackupContent;
+  try {
+    content = await inspectBackupFile(file);
+  } catch {
+    content = { format: 'unknown', gzipped: false };
+  }
+  const named = parseBackupFileName(fileName);
+  // DIR/<container>/<database>/<file>: the folders say where it came from
+  let container: string | undefined;
+  let database = content.database ?? named?.database;
+  if (root) {
+    const rel = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
+    if (rel.length === 2) {
+      container = decodePathSegment(rel[0]);
+      database = decodePathSegment(rel[1]);
+    }
+  }
+  return {
+    path: file,
+    fileName,
+    sizeBytes: stat.size,
+    modified: stat.mtime,
+    created: named?.at ?? stat.mtime,
+    container,
+    database,
+    format: content.format,
+    gzipped: content.gzipped,
+    pgDumpVersion: content.pgDumpVersion,
+    serverVersion: content.serverVersion,
+    source: 'detected',
+  };
+}
+
+/**
+ * Every backup under `dir` (the layout DIR/<container>/<database>/, and runbook files anywhere up to
+ * three levels down), newest first. Partial files and unreadable entries are skipped.
+ */
+export async function listBackups(dir: string, maxDepth = 3): Promise<BackupEntry[]> {
+  const files: string[] = [];
+  async function walk(d: string, depth: number): Promise<void> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    await Promise.all(
+      entries.map(async (e) => {
+        const p = path.join(d, e.name);
+        if (e.isDirectory() && depth < maxDepth && !e.name.startsWith('.')) await walk(p, depth + 1);
+        else if (e.isFile() && BACKUP_FILE_PATTERN.test(e.name) && !e.name.endsWith(PARTIAL_SUFFIX)) files.push(p);
+      }),
+    );
+  }
+  await walk(dir, 0);
+  const described = await Promise.all(files.map((f) => describeBackup(f, dir).catch(() => undefined)));
+  return described.filter((b): b is BackupEntry => !!b).sort((a, b) => b.created.getTime() - a.created.getTime() || b.path.localeCompare(a.path));
+}
+
+/** Deletes a backup and its manifest. */
+export async function deleteBackup(file: string): Promise<void> {
+  await fs.rm(file);
+  await fs.rm(file + MANIFEST_SUFFIX, { force: true });
+}

@@ -1,0 +1,373 @@
+import { createReadStream } from 'node:fs';
+import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+import { withAppsStopped } from './appContainers';
+import { PLAIN_DUMP_COMPLETE, inspectBackupFile, type BackupContent } from './backupFormat';
+import { describeBackup, type BackupEntry } from './backupStore';
+import {
+  allowConnectionsSql,
+  createDatabaseLikeSql,
+  databaseProperties,
+  dropDatabaseSql,
+  runStatements,
+  terminateAndWaitSql,
+} from './databaseAdmin';
+import { findContainer, type AppContainer, type DiscoveryOptions, type PgContainer } from './discovery';
+import type { DockerClient } from './dockerClient';
+import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from './errors';
+import { silentLogger, type Logger } from './logger';
+import { parseSideDatabaseName, sideDatabaseName } from './naming';
+import { clientEnv, dbConninfo, maintenanceDatabase, serverInfoAndDatabases, type ServerInfo } from './postgres';
+import { ProgressReporter, formatBytes, formatDuration, type ProgressListener } from './progress';
+import { quoteIdent } from './sql';
+
+export interface RestoreOptions {
+  backupPath: string;
+  /** Target container; default the one in the manifest (or the backup's folder). */
+  to?: string;
+  /** Target database; default the one in the manifest (or folder, or archive header). */
+  database?: string;
+  /** Containers to stop during the swap instead of the discovered app containers. */
+  stop?: string[];
+  /** Drop the previous database at once instead of keeping it for undo. */
+  dropPrevious?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  logger?: Logger;
+  discovery?: DiscoveryOptions;
+  now?: () => Date;
+}
+
+export interface RestorePlan {
+  backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'>;
+  container: { id: string; name: string };
+  server: ServerInfo;
+  database: string;
+  liveExists: boolean;
+  scratchDatabase: string;
+  /** Where the live database goes; undefined when there is no live database. */
+  previousDatabase?: string;
+  /** App containers that are running and will be stopped for the swap. */
+  stopContainers: AppContainer[];
+  /** Databases kept for undo by an earlier restore, dropped after this one succeeds. */
+  dropAfter: string[];
+  dropPrevious: boolean;
+  /** Scratch databases of interrupted restores, left alone (a restore may be running). */
+  leftoverScratch: string[];
+  /** The plan in sentences, in order. */
+  steps: string[];
+}
+
+export interface RestoreResult {
+  plan: RestorePlan;
+  durationMs: number;
+  /** App containers stopped → started again. */
+  downtimeMs: number;
+  /** The database kept for undo, if any. */
+  keptPrevious?: string;
+  dropped: string[];
+  warnings: string[];
+}
+
+/** The bits of a backup the plan depends on, with the file's real content checked. */
+async function inspectForRestore(path: string): Promise<{ entry: BackupEntry; content: BackupContent }> {
+  let entry: BackupEntry;
+  try {
+    entry = await describeBackup(path);
+  } catch (e) {
+    throw new PgBackupError('usage', `Cannot read the backup ${path}: ${errorMessage(e)}`);
+  }
+  const content = await inspectBackupFile(path);
+  if (content.format === 'unknown') {
+    throw new PgBackupError(
+      'refused',
+      `${entry.fileName} is not a PostgreSQL backup: it is neither a plain SQL dump nor a pg_dump custom archive (gzipped or not). Nothing was changed.`,
+    );
+  }
+  if (content.cluster) {
+    throw new PgBackupError('refused', `${entry.fileName} is a pg_dumpall cluster dump (roles and every database), not a backup of one database; restore it with psql by hand. Nothing was changed.`);
+  }
+  if (entry.manifest && entry.manifest.format !== content.format) {
+    throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says ${entry.manifest.format}, the file is ${content.format}). Nothing was changed.`);
+  }
+  return { entry: { ...entry, format: content.format, gzipped: content.gzipped, pgDumpVersion: entry.pgDumpVersion ?? content.pgDumpVersion }, content };
+}
+
+/** Works out what a restore will do, refusing early (before anything changes) where it cannot work. */
+export async function planRestore(docker: DockerClient, options: RestoreOptions): Promise<RestorePlan> {
+  const log = options.logger ?? silentLogger;
+  const { entry, content } = await inspectForRestore(options.backupPath);
+  const containerName = options.to ?? entry.container;
+  if (!containerName) {
+    throw new PgBackupError('usage', `${entry.fileName} has no manifest saying where it came from: name the target container (CLI: --to CONTAINER).`);
+  }
+  const container: PgContainer = await findContainer(docker, containerName, { ...options.discovery, withDatabases: false, logger: log });
+  if (!container.running) {
+    throw new PgBackupError('refused', `Container ${container.name} is not running (it is ${container.state}): start it with \`docker start ${container.name}\` and try again. Nothing was changed.`);
+  }
+  const database = options.database ?? entry.database ?? content.database;
+  if (!database) {
+    throw new PgBackupError('usage', `${entry.fileName} does not say which database it belongs to: name the target database (CLI: --database DB).`);
+  }
+  const maint = await maintenanceDatabase(docker, container.target, options.signal);
+  const { server, databases } = await serverInfoAndDatabases(docker, container.target, maint, options.signal);
+  const dumpMajor = content.pgDumpMajor ?? (entry.pgDumpVersion ? Number.parseInt(entry.pgDumpVersion, 10) : undefined);
+  if (dumpMajor !== undefined && dumpMajor > server.major) {
+    throw new PgBackupError(
+      'refused',
+      `${entry.fileName} was made by pg_dump ${entry.pgDumpVersion ?? dumpMajor}, newer than PostgreSQL ${server.major} in ${container.name}: ` +
+        `a dump from a newer pg_dump cannot be restored into an older server. Restore it into a PostgreSQL ${dumpMajor} (or newer) container. Nothing was changed.`,
+    );
+  }
+  const now = (options.now ?? (() => new Date()))();
+  const liveExists = databases.some((d) => d.name === database);
+  const scratchDatabase = sideDatabaseName(database, 'restoring', now);
+  const previousDatabase = liveExists ? sideDatabaseName(database, 'before_restore', now) : undefined;
+  const sides = databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
+  const dropAfter = sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name);
+  const leftoverScratch = sides.filter((d) => d.side!.kind === 'restoring').map((d) => d.name);
+
+  let apps: AppContainer[];
+  if (options.stop) {
+    apps = await Promise.all(options.stop.map(async (n) => {
+      const d = await docker.inspectContainer(n);
+      return { id: d.id, name: d.name, state: d.state };
+    }));
+  } else {
+    apps = container.appContainers;
+  }
+  const stopContainers = apps.filter((a) => a.state === 'running');
+
+  const where = `${container.name}`;
+  const steps = [
+    `Restore ${entry.fileName} (${content.format}${content.gzipped ? ', gzipped' : ''}, ${formatBytes(entry.sizeBytes)}${entry.pgDumpVersion ? `, pg_dump ${entry.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${where} (PostgreSQL ${server.version}); "${database}" is not touched while this runs.`,
+    stopContainers.length
+      ? `Stop ${stopContainers.map((a) => a.name).join(', ')}.`
+      : 'No app container to stop.',
+    liveExists
+      ? `End the remaining sessions of "${database}", rename it to "${previousDatabase}", and rename "${scratchDatabase}" to "${database}" (one transaction).`
+      : `Rename "${scratchDatabase}" to "${database}" (there is no "${database}" yet).`,
+    stopContainers.length ? `Start ${stopContainers.map((a) => a.name).join(', ')} again (whatever happens).` : '',
+    liveExists
+      ? options.dropPrevious
+        ? `Drop "${previousDatabase}" (--drop-previous: no undo).`
+        : `Keep "${previousDatabase}" for undo until the next successful restore of "${database}".`
+      : '',
+    dropAfter.length ? `Drop ${dropAfter.map((d) => `"${d}"`).join(', ')}, kept for undo by an earlier restore.` : '',
+  ].filter(Boolean);
+  return {
+    backup: {
+      path: entry.path,
+      fileName: entry.fileName,
+      sizeBytes: entry.sizeBytes,
+      format: content.format,
+      gzipped: content.gzipped,
+      pgDumpVersion: entry.pgDumpVersion,
+      serverVersion: entry.serverVersion,
+      container: entry.container,
+      database: entry.database,
+      created: entry.created,
+    },
+    container: { id: container.id, name: container.name },
+    server,
+    database,
+    liveExists,
+    scratchDatabase,
+    previousDatabase,
+    stopContainers,
+    dropAfter,
+    dropPrevious: !!options.dropPrevious,
+    leftoverScratch,
+    steps,
+  };
+}
+
+/** Fails the stream at its end when a plain pg_dump script lacks pg_dump's closing line (a cut-off dump). */
+class PlainDumpCompleteness extends Transform {
+  private tail = Buffer.alloc(0);
+  constructor(private readonly fileName: string) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.tail = Buffer.concat([this.tail, chunk.subarray(Math.max(0, chunk.length - 2048))]).subarray(-2048);
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback): void {
+    if (!this.tail.toString('utf8').includes(PLAIN_DUMP_COMPLETE)) {
+      done(new PgBackupError('failed', `${this.fileName} is incomplete: it does not end with pg_dump's "${PLAIN_DUMP_COMPLETE}" line (was the dump cut off?).`));
+    } else done();
+  }
+}
+
+/** Reads the backup, counting file bytes for progress, decompressing and checking as needed. */
+function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
+  const file = createReadStream(plan.backup.path, { highWaterMark: 1024 * 1024, signal });
+  let read = 0;
+  file.on('data', (c: Buffer | string) => {
+    read += c.length;
+    onBytes(read);
+  });
+  const stages: NodeJS.ReadWriteStream[] = [];
+  if (plan.backup.gzipped) {
+    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+    stages.push(gunzip);
+  }
+  if (plan.backup.format === 'sql') stages.push(new PlainDumpCompleteness(plan.backup.fileName));
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const done = pipeline([file, ...stages, out]).catch((e: unknown) => {
+    const code = (e as { code?: string }).code;
+    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file|incorrect header check|invalid/i.test(errorMessage(e))) {
+      throw new PgBackupError('failed', `${plan.backup.fileName} is damaged: its gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (was it cut off while copying?)' : `is corrupt (${errorMessage(e)})`}.`);
+    }
+    throw e;
+  });
+  done.catch(() => undefined);
+  return { stream: out, done };
+}
+
+export function restoreArgv(format: 'sql' | 'custom', user: string, database: string): string[] {
+  return format === 'sql'
+    ? ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-U', user, '-d', dbConninfo(database)]
+    : ['pg_restore', '-w', '--exit-on-error', '-U', user, '-d', dbConninfo(database)];
+}
+
+/** The error lines of psql/pg_restore stderr that say which statement failed. */
+export function failingStatement(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd());
+  const i = lines.findIndex((l) => /\b(ERROR|FATAL):|error:/.test(l));
+  if (i < 0) return lines.filter(Boolean).slice(-3).join(' ');
+  const picked = [lines[i].trim()];
+  for (const l of lines.slice(i + 1, i + 6)) {
+    if (/^(LINE \d+:|Command was:|DETAIL:|HINT:|CONTEXT:|pg_restore: detail:|\s+)/.test(l) && l.trim()) picked.push(l.trim());
+    else break;
+  }
+  return picked.join(' ').replace(/\s+/g, ' ').slice(0, 600);
+}
+
+/** Runs a plan: restore into scratch, then stop apps, swap, start apps, tidy up. */
+export async function executeRestore(docker: DockerClient, plan: RestorePlan, options: Omit<RestoreOptions, 'backupPath' | 'to' | 'database' | 'stop'> = {}): Promise<RestoreResult> {
+  const log = options.logger ?? silentLogger;
+  const progress = new ProgressReporter(options.onProgress);
+  const signal = options.signal;
+  const started = Date.now();
+  const container = await findContainer(docker, plan.container.id, { ...options.discovery, withDatabases: false, logger: log });
+  const target = container.target;
+  const maint = await maintenanceDatabase(docker, target, signal);
+  const major = plan.server.major;
+  const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
+  const dropScratch = async () => {
+    try {
+      await runStatements(docker, target, maint, [dropDatabaseSql(plan.scratchDatabase, major)], `dropping ${plan.scratchDatabase}`);
+    } catch (e) {
+      log.error(`could not drop the scratch database ${plan.scratchDatabase}: ${errorMessage(e)}`);
+    }
+  };
+  log.info(`restore plan:\n  ${plan.steps.join('\n  ')}`);
+
+  // 1. Scratch database, made like the live one.
+  throwIfAborted(signal, 'The restore');
+  progress.step('prepare', `Creating "${plan.scratchDatabase}"`);
+  const props = plan.liveExists ? await databaseProperties(docker, target, maint, plan.database, signal) : undefined;
+  await runStatements(docker, target, maint, createDatabaseLikeSql(props, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
+
+  // 2. Restore into it. Any failure here drops it and leaves the live database alone.
+  try {
+    progress.step('restore', `Restoring ${plan.backup.fileName} into "${plan.scratchDatabase}"`);
+    const restoreStart = Date.now();
+    const input = backupInput(plan, (n) => progress.bytes(n, plan.backup.sizeBytes, restoreStart), signal);
+    const argv = restoreArgv(plan.backup.format as 'sql' | 'custom', target.user, plan.scratchDatabase);
+    const result = await docker.exec(target.container, argv, {
+      env: clientEnv(target),
+      secrets: target.password ? [target.password] : [],
+      stdin: input.stream,
+      stdout: new Writable({ write: (_c, _e, cb) => cb() }),
+      signal,
+      what: 'The restore',
+    });
+    await input.done;
+    if (result.exitCode !== 0) {
+      throw new PgBackupError('failed', `${argv[0]} stopped at an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });
+    }
+    if (/\b(ERROR|FATAL):/.test(result.stderr) && plan.backup.format === 'custom') {
+      throw new PgBackupError('failed', `pg_restore reported an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });
+    }
+    progress.bytes(plan.backup.sizeBytes, plan.backup.sizeBytes, restoreStart, true);
+    throwIfAborted(signal, 'The restore');
+  } catch (e) {
+    await dropScratch();
+    if (isPgBackupError(e, 'cancelled')) {
+      throw new PgBackupError('cancelled', `The restore was cancelled before the swap: ${untouched} and the scratch database was dropped.`);
+    }
+    const why = errorMessage(e).replace(/\.$/, '');
+    throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed; nothing was changed: ${untouched} and the scratch database was dropped. ${why}.`, {
+      cause: e,
+      detail: isPgBackupError(e) ? e.detail : undefined,
+    });
+  }
+
+  // 3. The swap, with the app containers stopped (and started again whatever happens).
+  const warnings: string[] = [];
+  if (plan.leftoverScratch.length) warnings.push(`Left alone: ${plan.leftoverScratch.join(', ')} (from an interrupted restore; drop it when no restore is running).`);
+  const swap = async () => {
+    progress.step('swap', `Swapping "${plan.scratchDatabase}" into place`);
+    if (!plan.liveExists) {
+      await runStatements(docker, target, maint, [terminateAndWaitSql([plan.scratchDatabase]), `ALTER DATABASE ${quoteIdent(plan.scratchDatabase)} RENAME TO ${quoteIdent(plan.database)}`], 'renaming the restored database into place');
+      return;
+    }
+    try {
+      await runStatements(
+        docker,
+        target,
+        maint,
+        [
+          allowConnectionsSql(plan.database, false),
+          terminateAndWaitSql([plan.database, plan.scratchDatabase]),
+          `BEGIN; ALTER DATABASE ${quoteIdent(plan.database)} RENAME TO ${quoteIdent(plan.previousDatabase!)}; ALTER DATABASE ${quoteIdent(plan.scratchDatabase)} RENAME TO ${quoteIdent(plan.database)}; COMMIT`,
+          allowConnectionsSql(plan.previousDatabase!, true),
+        ],
+        'swapping the restored database into place',
+      );
+    } catch (e) {
+      // The rename is one transaction: either both happened or neither. Find out which.
+      const names = await serverInfoAndDatabases(docker, target, maint).then((r) => r.databases.map((d) => d.name)).catch(() => [] as string[]);
+      if (names.includes(plan.previousDatabase!) && !names.includes(plan.scratchDatabase)) {
+        await runStatements(docker, target, maint, [allowConnectionsSql(plan.previousDatabase!, true)], 'allowing connections').catch(() => undefined);
+        warnings.push(`The swap succeeded but a final step failed: ${errorMessage(e)}`);
+        return;
+      }
+      await runStatements(docker, target, maint, [allowConnectionsSql(plan.database, true)], `allowing connections to ${plan.database} again`).catch((e2) => log.error(errorMessage(e2)));
+      await dropScratch();
+      throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed at the swap; nothing was changed: ${untouched} and the scratch database was dropped. ${errorMessage(e)}`, { cause: e });
+    }
+  };
+  const outcome = await withAppsStopped(docker, plan.stopContainers, swap, { logger: log, onStep: (m) => progress.step('swap', m) });
+  warnings.push(...outcome.startFailures.map((f) => `Could not start ${f}`));
+
+  // 4. Tidy up: databases kept by earlier restores, and this one's previous database with --drop-previous.
+  const toDrop = [...plan.dropAfter, ...(plan.dropPrevious && plan.previousDatabase ? [plan.previousDatabase] : [])];
+  const dropped: string[] = [];
+  for (const name of toDrop) {
+    try {
+      await runStatements(docker, target, maint, [dropDatabaseSql(name, major)], `dropping ${name}`);
+      dropped.push(name);
+    } catch (e) {
+      warnings.push(`Could not drop ${name}: ${errorMessage(e)}`);
+    }
+  }
+  const durationMs = Date.now() - started;
+  const keptPrevious = plan.previousDatabase && !plan.dropPrevious ? plan.previousDatabase : undefined;
+  log.info(`restore of ${plan.backup.fileName} into ${plan.container.name}/${plan.database} done in ${formatDuration(durationMs)} (apps down ${formatDuration(outcome.downtimeMs)})`);
+  progress.step('done', `Restored ${plan.backup.fileName} into "${plan.database}"${keptPrevious ? `; the previous database is kept as "${keptPrevious}"` : ''}`);
+  return { plan, durationMs, downtimeMs: outcome.downtimeMs, keptPrevious, dropped, warnings };
+}
+
+/** Plans and runs a restore; `confirm` sees the plan first and may decline (nothing changes then). */
+export async function restoreBackup(
+  docker: DockerClient,
+  options: RestoreOptions & { confirm?: (plan: RestorePlan) => Promise<boolean> },
+): Promise<RestoreResult | undefined> {
+  const plan = await planRestore(docker, options);
+  if (options.confirm && !(await options.confirm(plan))) return undefined;
+  return executeRestore(docker, plan, options);
+}

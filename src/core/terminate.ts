@@ -1,0 +1,37 @@
+import { countSessions, terminateSessions } from './databaseAdmin';
+import { requireRunning, type DiscoveryOptions } from './discovery';
+import type { DockerClient } from './dockerClient';
+import { PgBackupError } from './errors';
+import type { Logger } from './logger';
+import { maintenanceDatabase, serverInfoAndDatabases } from './postgres';
+
+export interface TerminateOptions {
+  container: string;
+  database?: string;
+  signal?: AbortSignal;
+  logger?: Logger;
+  discovery?: DiscoveryOptions;
+}
+
+/** How many sessions a terminate would end, and which applications they belong to. */
+export async function previewTerminate(docker: DockerClient, options: TerminateOptions): Promise<{ container: string; database: string; count: number; applications: string[] }> {
+  const c = await requireRunning(docker, options.container, { ...options.discovery, logger: options.logger });
+  const database = options.database ?? c.defaultDatabase;
+  const maint = await maintenanceDatabase(docker, c.target, options.signal);
+  const { databases } = await serverInfoAndDatabases(docker, c.target, maint, options.signal);
+  if (!databases.some((d) => d.name === database)) throw new PgBackupError('usage', `There is no database "${database}" in ${c.name}.`);
+  const s = await countSessions(docker, c.target, maint, database, options.signal);
+  return { container: c.name, database, ...s };
+}
+
+/** pg_terminate_backend for every other session of one database; returns how many ended. */
+export async function terminateConnections(docker: DockerClient, options: TerminateOptions): Promise<{ container: string; database: string; terminated: number }> {
+  const c = await requireRunning(docker, options.container, { ...options.discovery, logger: options.logger });
+  const database = options.database ?? c.defaultDatabase;
+  const maint = await maintenanceDatabase(docker, c.target, options.signal);
+  const { databases } = await serverInfoAndDatabases(docker, c.target, maint, options.signal);
+  if (!databases.some((d) => d.name === database)) throw new PgBackupError('usage', `There is no database "${database}" in ${c.name}.`);
+  const terminated = await terminateSessions(docker, c.target, maint, database, options.signal);
+  options.logger?.info(`terminated ${terminated} session(s) of ${c.name}/${database}`);
+  return { container: c.name, database, terminated };
+}
