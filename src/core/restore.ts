@@ -55,6 +55,8 @@ export interface RestorePlan {
   dropPrevious: boolean;
   /** Scratch databases of interrupted restores, left alone (a restore may be running). */
   leftoverScratch: string[];
+  /** For a partial (--table) backup: the schemas its tables live in, created before the restore. */
+  partialSchemas: string[];
   /** The plan in sentences, in order. */
   steps: string[];
 }
@@ -122,6 +124,14 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   }
   const now = (options.now ?? (() => new Date()))();
   const liveExists = databases.some((d) => d.name === database);
+  const filters = entry.manifest ? [...entry.manifest.options.tables, ...entry.manifest.options.schemas] : [];
+  if (filters.length > 0 && liveExists) {
+    throw new PgBackupError(
+      'refused',
+      `${entry.fileName} holds only part of "${entry.manifest!.database}" (${entry.manifest!.options.tables.length ? `tables ${entry.manifest!.options.tables.join(', ')}` : `schemas ${entry.manifest!.options.schemas.join(', ')}`}): ` +
+        `restoring it over "${database}" would replace the whole database with just that part. Restore it into a new database instead (CLI: --database NEW_NAME). Nothing was changed.`,
+    );
+  }
   const scratchDatabase = sideDatabaseName(database, 'restoring', now);
   const previousDatabase = liveExists ? sideDatabaseName(database, 'before_restore', now) : undefined;
   const sides = databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
@@ -179,6 +189,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
     dropAfter,
     dropPrevious: !!options.dropPrevious,
     leftoverScratch,
+    partialSchemas: entry.manifest?.options.tables.length ? entry.manifest.tables.map((t) => t.schema) : [],
     steps,
   };
 }
@@ -270,6 +281,14 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
   progress.step('prepare', `Creating "${plan.scratchDatabase}"`);
   const props = plan.liveExists ? await databaseProperties(docker, target, maint, plan.database, signal) : undefined;
   await runStatements(docker, target, maint, createDatabaseLikeSql(props, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
+  // pg_dump -t leaves out the tables' schemas; a partial backup brings them along in its manifest.
+  const schemas = [...new Set(plan.partialSchemas)].filter((s) => s !== 'public');
+  if (schemas.length) {
+    await runStatements(docker, target, plan.scratchDatabase, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)}`), 'creating the schemas of a partial backup').catch(async (e) => {
+      await dropScratch();
+      throw e;
+    });
+  }
 
   // 2. Restore into it. Any failure here drops it and leaves the live database alone.
   try {
