@@ -296,14 +296,19 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
     const restoreStart = Date.now();
     const input = backupInput(plan, (n) => progress.bytes(n, plan.backup.sizeBytes, restoreStart), signal);
     const argv = restoreArgv(plan.backup.format as 'sql' | 'custom', target.user, plan.scratchDatabase);
-    const result = await docker.exec(target.container, argv, {
-      env: clientEnv(target),
-      secrets: target.password ? [target.password] : [],
-      stdin: input.stream,
-      stdout: new Writable({ write: (_c, _e, cb) => cb() }),
-      signal,
-      what: 'The restore',
-    });
+    const result = await docker
+      .exec(target.container, argv, {
+        env: clientEnv(target),
+        secrets: target.password ? [target.password] : [],
+        stdin: input.stream,
+        stdout: new Writable({ write: (_c, _e, cb) => cb() }),
+        signal,
+        what: 'The restore',
+      })
+      .catch(async (e: unknown) => {
+        await input.done; // an input error (damaged file) says more than the broken stream it caused
+        throw e;
+      });
     await input.done;
     if (result.exitCode !== 0) {
       throw new PgBackupError('failed', `${argv[0]} stopped at an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });
@@ -315,7 +320,7 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
     throwIfAborted(signal, 'The restore');
   } catch (e) {
     await dropScratch();
-    if (isPgBackupError(e, 'cancelled')) {
+    if (isPgBackupError(e, 'cancelled') || signal?.aborted) {
       throw new PgBackupError('cancelled', `The restore was cancelled before the swap: ${untouched} and the scratch database was dropped.`);
     }
     const why = errorMessage(e).replace(/\.$/, '');

@@ -23,7 +23,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { format } from 'node:util';
+import { chromium, type Browser, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 
 export const projectRoot = path.resolve(__dirname, '..', '..');
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -54,6 +55,9 @@ function log(msg: string): void {
   if (process.env.E2E_QUIET !== '1') process.stderr.write(`[e2e] ${msg}\n`);
 }
 
+/** Thrown by a waitUntil check to stop waiting at once (other errors are retried until the deadline). */
+export class WaitAbort extends Error {}
+
 /** Polls `check` until it returns a truthy value or the deadline passes. */
 export async function waitUntil<T>(
   what: string,
@@ -68,6 +72,7 @@ export async function waitUntil<T>(
       const v = await check();
       if (v) return v;
     } catch (e) {
+      if (e instanceof WaitAbort) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {
@@ -292,7 +297,7 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   };
   try {
     await waitUntil(`code-server to answer on ${url}`, async () => {
-      if (exited) throw new Error(exited);
+      if (exited) throw new WaitAbort(exited);
       return (await httpStatus(`${url}/healthz`)) === 200;
     }, opts.timeoutMs ?? 60_000);
   } catch (e) {
@@ -322,6 +327,8 @@ export interface OpenOptions {
   viewport?: { width: number; height: number };
   /** code-server, to put its log tail into errors */
   server?: CodeServer;
+  /** called for every console message of the page, from before the page loads */
+  onConsole?: (m: ConsoleMessage) => void;
 }
 
 export async function launchBrowser(headless = true): Promise<Browser> {
@@ -346,7 +353,10 @@ export async function openWorkbench(url: string, folder: string, opts: OpenOptio
   try {
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1400, height: 900 } });
     const page = await context.newPage();
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('console', (m) => {
+      consoleLines.push(`${m.type()}: ${m.text()}`);
+      opts.onConsole?.(m);
+    });
     page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
     await page.goto(workbenchUrl(url, folder, opts.query), { waitUntil: 'domcontentloaded', timeout: opts.timeoutMs ?? 60_000 });
     await waitForWorkbench(page, opts.timeoutMs ?? 60_000);
@@ -400,9 +410,9 @@ export function treeRow(page: Page, label: string | RegExp): Locator {
   return page.locator('.monaco-list-row', { hasText: label });
 }
 
-/** A notification (toast or in the notification center) containing the text; waits until visible. */
+/** A notification (toast or in the notification center) containing the text; waits until it is shown (a toast: faded in). */
 export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = 15_000): Promise<Locator> {
-  const item = page.locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item', { hasText: text }).first();
+  const item = page.locator('.notifications-toasts .notification-toast.notification-fade-in-done .notification-list-item, .notifications-center .notification-list-item', { hasText: text }).first();
   await item.waitFor({ state: 'visible', timeout: timeoutMs });
   return item;
 }
@@ -519,24 +529,41 @@ export async function runExtensionHostTests(opts: HostTestOptions): Promise<Host
       ['extensionDevelopmentPath', remote(opts.extensionDevelopmentPath)],
       ['extensionTestsPath', remote(opts.extensionTestsPath.replace(/\.js$/, ''))],
     ]);
+    // The extension host's console.log reaches the page as `console.log('%c INFO', 'color: …',
+    // fmt, ...args)`; format it back into the line mocha printed. Formatting needs the argument
+    // values (async), so keep the messages in order with a chain.
+    let chain = Promise.resolve();
+    const onConsole = (m: ConsoleMessage) => {
+      if (/\bRESULT (\d+) failures\b/.test(m.text())) result = Number(/\bRESULT (\d+) failures\b/.exec(m.text())![1]);
+      chain = chain.then(async () => {
+        let line: string;
+        try {
+          const args = await Promise.all(m.args().map((a) => a.jsonValue().catch(() => '?')));
+          const styled = typeof args[0] === 'string' && args[0].startsWith('%c');
+          line = styled ? format(...args.slice(2)) : args.length ? format(...args) : m.text();
+          if (styled && !/INFO/.test(args[0] as string)) line = `${(args[0] as string).slice(2).trim()} ${line}`;
+        } catch {
+          line = m.text();
+        }
+        output.push(line);
+        if (echo) process.stderr.write(`[host] ${line}\n`);
+      });
+    };
     const t0 = Date.now();
-    wb = await openWorkbench(server.url, opts.workspace, { query: { payload }, server });
-    // the extension host's console reaches the page as console messages; collect from now on,
-    // and also what was already logged before the listener below existed
-    const seen = (line: string) => {
-      const m = /\bRESULT (\d+) failures\b/.exec(line);
-      if (m) result = Number(m[1]);
-    };
-    const handle = (text: string) => {
-      // the extension host prefixes its lines with styling (%c...); keep the message part
-      const clean = text.replace(/%c/g, '').replace(/ color: [^;]*;?/g, '');
-      output.push(clean);
-      if (echo) process.stderr.write(`[host] ${clean}\n`);
-      seen(clean);
-    };
-    for (const l of wb.consoleLines) handle(l.replace(/^\w+: /, ''));
-    wb.page.on('console', (m) => handle(m.text()));
-    await waitUntil('the suite to log "RESULT <n> failures"', () => result !== undefined, opts.timeoutMs ?? 300_000, 200);
+    wb = await openWorkbench(server.url, opts.workspace, { query: { payload }, server, onConsole });
+    // the extension host exits when the suite is done (or could not be loaded): then the RESULT
+    // line, if any, is at most moments away
+    let hostExitAt: number | undefined;
+    await waitUntil('the suite to log "RESULT <n> failures"', () => {
+      if (result !== undefined) return true;
+      const exit = /Extension Host Process exited with code: (\d+)/.exec(server.logs());
+      if (exit) {
+        hostExitAt ??= Date.now();
+        if (Date.now() - hostExitAt > 10_000) throw new WaitAbort(`the extension host exited (code ${exit[1]}) without a RESULT line`);
+      }
+      return false;
+    }, opts.timeoutMs ?? 300_000, 200);
+    await chain;
     log(`host tests finished: ${result} failures (${Date.now() - t0} ms after opening)`);
     return { failures: result!, output: output.join('\n'), console: wb.consoleLines };
   } catch (e) {

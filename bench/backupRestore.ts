@@ -1,0 +1,531 @@
+// Backup/restore benchmark against the issue's targets. Run: node --import=tsx bench/backupRestore.ts [options]
+//
+//   --rounds N          backup rounds, alternating the commands (default 3)
+//   --restore-rounds N  restore rounds (default: --rounds)
+//   --scale N           run the comparison on the N-times database (default 1; env PGDB_BENCH_SCALE)
+//   --scale4            then check memory (and downtime) once on the 4x database (pgbench -s 120 + 2M rows)
+//   --only-scale4       only the 4x check (the 1x numbers already in the results file are used for growth)
+//   --levels 1,3,6      also compare gzip levels: in-container pg_dump -ZL >/dev/null, host docker CLI, our CLI
+//   --no-restore        skip the restore part
+//   --cli PATH          the CLI bundle to measure (default dist/cli.js)
+//   --build             bundle src/cli/index.ts into bench/.build/cli.js first and measure that
+//   --clean             remove the bench containers and volumes at the end
+//
+// The containers pgdb-bench-db[-4x] and pgdb-bench-app[-4x] (with their volumes) are kept for reuse.
+// Results: a table on stdout and bench/results/backup-restore.json (sections merged across runs).
+import { existsSync, statSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { MB, bash, docker, fmtMB, fmtS, fmtX, haveGnuTime, median, psql, q, run, sleep, table } from './lib';
+import { BENCH_DB, BENCH_USER, benchEnv, ensureReferenceDb, removeBenchContainers, rowCounts, type BenchEnv } from './referenceDb';
+
+const ROOT = path.resolve(__dirname, '..');
+const RESULTS = path.join(__dirname, 'results', 'backup-restore.json');
+const TARGETS = {
+  runbookOverDefault: 2, // runbook time / our default backup time, at least
+  defaultOverInContainerZ6: 1.15, // our default backup / in-container pg_dump -Z6 >/dev/null, at most
+  peakRssMB: 150,
+  rssGrowth4x: 1.15, // 4x peak RSS / 1x peak RSS, at most ("not growing")
+  downtimeMs: 2000,
+  restoreOverBaseline: 1.2,
+};
+const RESTORE_TARGET_DB = 'bench_target';
+const BASELINE_DB = 'bench_baseline';
+
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'restore-rounds': { type: 'string' },
+    scale: { type: 'string', default: process.env.PGDB_BENCH_SCALE ?? '1' },
+    scale4: { type: 'boolean', default: false },
+    'only-scale4': { type: 'boolean', default: false },
+    levels: { type: 'string' },
+    'no-restore': { type: 'boolean', default: false },
+    cli: { type: 'string' },
+    build: { type: 'boolean', default: false },
+    clean: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const rounds = Math.max(1, Number(opt.rounds));
+const restoreRounds = Math.max(1, Number(opt['restore-rounds'] ?? rounds));
+const mainScale = Math.max(1, Number(opt.scale));
+
+let CLI = path.resolve(ROOT, opt.cli ?? 'dist/cli.js');
+let tmpDir = '';
+
+// ---------------------------------------------------------------------------------------------------------
+// CPU quietness: other work on a two-core machine (tests in other containers) skews every number, so each
+// measurement waits (a while) for the machine to be idle and records how busy it was.
+
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const c of os.cpus()) {
+    const t = c.times;
+    const all = t.user + t.nice + t.sys + t.idle + t.irq;
+    total += all;
+    busy += all - t.idle;
+  }
+  return { busy, total };
+}
+
+async function busyFraction(ms: number): Promise<number> {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  return (b.busy - a.busy) / Math.max(1, b.total - a.total);
+}
+
+let noisy = 0;
+async function waitQuiet(): Promise<number> {
+  let f = 1;
+  for (let i = 0; i < 90; i++) {
+    f = await busyFraction(1000);
+    if (f < 0.12) return f;
+    if (i === 0) log(`machine busy (${(f * 100).toFixed(0)}% CPU), waiting for quiet…`);
+  }
+  noisy++;
+  log(`still busy (${(f * 100).toFixed(0)}% CPU); measuring anyway (marked noisy)`);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Measured commands.
+
+interface Sample {
+  ms: number;
+  /** What the CLI itself reports (stream only for backups, whole restore for restores). */
+  reportedMs?: number;
+  downtimeMs?: number;
+  bytes?: number;
+  peakRssBytes?: number;
+  cpuBusyBefore: number;
+}
+
+type Task = { name: string; go: () => Promise<Omit<Sample, 'cpuBusyBefore'>>; after?: () => Promise<void>; before?: () => Promise<void> };
+
+async function measure(t: Task): Promise<Sample> {
+  await t.before?.();
+  const cpuBusyBefore = await waitQuiet();
+  const s = { ...(await t.go()), cpuBusyBefore };
+  await t.after?.();
+  log(`  ${t.name}: ${fmtS(s.ms)}${s.reportedMs !== undefined ? ` (reported ${fmtS(s.reportedMs)})` : ''}${s.downtimeMs !== undefined ? ` downtime ${s.downtimeMs} ms` : ''}${s.bytes ? ` ${fmtMB(s.bytes)}` : ''}${s.peakRssBytes ? ` rss ${fmtMB(s.peakRssBytes)}` : ''}`);
+  return s;
+}
+
+/** Runs the tasks `n` times, rotating their order each round so none always goes first. */
+async function alternate(tasks: Task[], n: number, label: string): Promise<Record<string, Sample[]>> {
+  const out: Record<string, Sample[]> = Object.fromEntries(tasks.map((t) => [t.name, []]));
+  for (let r = 0; r < n; r++) {
+    log(`${label} round ${r + 1}/${n}`);
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[(i + r) % tasks.length];
+      out[t.name].push(await measure(t));
+    }
+  }
+  return out;
+}
+
+async function cliBackup(env: BenchEnv, args: string[], keep = false): Promise<Omit<Sample, 'cpuBusyBefore'> & { path: string }> {
+  const r = await run('node', [CLI, 'backup', env.db, '--database', BENCH_DB, '--dir', tmpDir, ...args, '--json'], { measureRss: true });
+  const j = JSON.parse(r.stdout) as { path: string; bytes: number; durationMs: number };
+  if (!keep) await removeBackup(j.path);
+  return { ms: r.ms, reportedMs: j.durationMs, bytes: j.bytes, peakRssBytes: r.peakRssBytes, path: j.path };
+}
+
+async function removeBackup(file: string): Promise<void> {
+  await fs.rm(file, { force: true });
+  await fs.rm(file + '.manifest.json', { force: true });
+  const dir = path.dirname(file);
+  for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (f.startsWith(path.basename(file))) await fs.rm(path.join(dir, f), { force: true });
+  }
+}
+
+function inContainerDump(env: BenchEnv, level: number): Task {
+  return {
+    name: `in-container pg_dump -Z${level} >/dev/null`,
+    go: async () => {
+      const r = await docker(['exec', env.db, 'sh', '-c', `pg_dump -U ${BENCH_USER} -d ${BENCH_DB} -Z${level} > /dev/null`]);
+      return { ms: r.ms };
+    },
+  };
+}
+
+function hostDockerCliDump(env: BenchEnv, level: number): Task {
+  return {
+    name: `docker exec pg_dump -Z${level} >host /dev/null`,
+    go: async () => {
+      const r = await bash(`docker exec ${q(env.db)} pg_dump -U ${BENCH_USER} -d ${BENCH_DB} -Z${level} > /dev/null`);
+      return { ms: r.ms };
+    },
+  };
+}
+
+function runbookTask(env: BenchEnv): Task {
+  const file = () => path.join(tmpDir, 'runbook.sql.gz');
+  return {
+    name: 'runbook pg_dump | gzip',
+    go: async () => {
+      const r = await bash(`docker exec ${q(env.db)} pg_dump -U ${BENCH_USER} -d ${BENCH_DB} | gzip > ${q(file())}`);
+      return { ms: r.ms, bytes: statSync(file()).size };
+    },
+    after: () => fs.rm(file(), { force: true }),
+  };
+}
+
+function cliBackupTask(env: BenchEnv, name: string, args: string[]): Task {
+  return { name, go: () => cliBackup(env, args) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Restores.
+
+async function dropDatabase(env: BenchEnv, db: string): Promise<void> {
+  await psql(env.db, BENCH_USER, 'postgres', `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+}
+
+/** bench_target and the side databases our restores leave for undo (bench_target_before_restore_…). */
+async function dropRestoreLeftovers(env: BenchEnv): Promise<void> {
+  const names = (await psql(env.db, BENCH_USER, 'postgres', `SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`)).split('\n').filter(Boolean);
+  for (const n of names) await dropDatabase(env, n);
+}
+
+async function verifyRestored(env: BenchEnv, db: string, expected: string): Promise<void> {
+  const got = await rowCounts(env.db, db);
+  if (got !== expected) throw new Error(`${db} in ${env.db} has ${got} rows (pgbench_accounts/random_text), expected ${expected}`);
+}
+
+function baselineRestoreTask(env: BenchEnv, name: string, file: string, expected: string): Task {
+  const gz = file.endsWith('.gz');
+  const script = gz
+    ? `gunzip -c ${q(file)} | docker exec -i ${q(env.db)} psql -X -q -v ON_ERROR_STOP=1 -U ${BENCH_USER} -d ${BASELINE_DB} > /dev/null`
+    : `docker exec -i ${q(env.db)} pg_restore -U ${BENCH_USER} -d ${BASELINE_DB} < ${q(file)}`;
+  return {
+    name,
+    before: async () => {
+      await dropDatabase(env, BASELINE_DB);
+      await psql(env.db, BENCH_USER, 'postgres', `CREATE DATABASE ${BASELINE_DB}`);
+    },
+    go: async () => {
+      const r = await bash(script);
+      if (/ERROR/.test(r.stderr)) throw new Error(`${name}: ${r.stderr.slice(0, 500)}`);
+      return { ms: r.ms };
+    },
+    after: async () => {
+      await verifyRestored(env, BASELINE_DB, expected);
+      await dropDatabase(env, BASELINE_DB);
+    },
+  };
+}
+
+async function cliRestore(env: BenchEnv, file: string): Promise<Omit<Sample, 'cpuBusyBefore'>> {
+  const r = await run('node', [CLI, 'restore', file, '--to', env.db, '--database', RESTORE_TARGET_DB, '--yes', '--json'], { measureRss: true });
+  const j = JSON.parse(r.stdout) as { durationMs: number; downtimeMs: number; stopped: string[] };
+  if (!j.stopped.includes(env.app)) throw new Error(`the restore did not stop ${env.app} (stopped: ${j.stopped.join(', ') || 'none'})`);
+  return { ms: r.ms, reportedMs: j.durationMs, downtimeMs: j.downtimeMs, peakRssBytes: r.peakRssBytes };
+}
+
+function cliRestoreTask(env: BenchEnv, name: string, file: string, expected: string): Task {
+  return {
+    name,
+    go: () => cliRestore(env, file),
+    after: async () => {
+      await verifyRestored(env, RESTORE_TARGET_DB, expected);
+      if ((await docker(['inspect', '-f', '{{.State.Running}}', env.app])).stdout.trim() !== 'true') throw new Error(`${env.app} is not running after the restore`);
+    },
+  };
+}
+
+async function prepareRestoreTarget(env: BenchEnv): Promise<void> {
+  // An existing (empty) live database, so every measured restore takes the same path: restore into scratch,
+  // stop the app, rename live → before_restore and scratch → live, start the app.
+  await dropRestoreLeftovers(env);
+  await psql(env.db, BENCH_USER, 'postgres', `CREATE DATABASE ${RESTORE_TARGET_DB}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Summaries.
+
+interface Stat {
+  medianMs: number;
+  reportedMedianMs?: number;
+  downtimeMaxMs?: number;
+  downtimeMedianMs?: number;
+  medianBytes?: number;
+  peakRssMaxBytes?: number;
+  samples: Sample[];
+}
+
+function stat(samples: Sample[]): Stat {
+  const pick = (f: (s: Sample) => number | undefined) => samples.map(f).filter((x): x is number => x !== undefined);
+  const reported = pick((s) => s.reportedMs);
+  const down = pick((s) => s.downtimeMs);
+  const bytes = pick((s) => s.bytes);
+  const rss = pick((s) => s.peakRssBytes);
+  return {
+    medianMs: median(samples.map((s) => s.ms)),
+    reportedMedianMs: reported.length ? median(reported) : undefined,
+    downtimeMaxMs: down.length ? Math.max(...down) : undefined,
+    downtimeMedianMs: down.length ? median(down) : undefined,
+    medianBytes: bytes.length ? median(bytes) : undefined,
+    peakRssMaxBytes: rss.length ? Math.max(...rss) : undefined,
+    samples,
+  };
+}
+
+const stats = (m: Record<string, Sample[]>): Record<string, Stat> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, stat(v)]));
+
+interface Check {
+  target: string;
+  value: string;
+  pass: boolean;
+}
+
+function statRows(s: Record<string, Stat>): string[][] {
+  return Object.entries(s).map(([name, st]) => [
+    name,
+    fmtS(st.medianMs),
+    st.reportedMedianMs !== undefined ? fmtS(st.reportedMedianMs) : '-',
+    st.medianBytes !== undefined ? fmtMB(st.medianBytes) : '-',
+    st.peakRssMaxBytes !== undefined ? fmtMB(st.peakRssMaxBytes) : '-',
+    st.downtimeMaxMs !== undefined ? `${st.downtimeMaxMs} ms` : '-',
+  ]);
+}
+const STAT_HEADER = ['command', 'median wall', 'reported', 'size', 'peak RSS', 'max downtime'];
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function loadResults(): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await fs.readFile(RESULTS, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+async function buildCli(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const outfile = path.join(__dirname, '.build', 'cli.js');
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'src/cli/index.ts')],
+    outfile,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+  });
+  return outfile;
+}
+
+async function defaultCompressionLevel(): Promise<number | undefined> {
+  const src = await fs.readFile(path.join(ROOT, 'src/core/backup.ts'), 'utf8').catch(() => '');
+  const m = /DEFAULT_COMPRESSION_LEVEL\s*=\s*(\d+)/.exec(src);
+  return m ? Number(m[1]) : undefined;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  if (opt.build) CLI = await buildCli();
+  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: run \`node esbuild.js\` (or pass --build)`);
+  tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgdb-bench-'));
+  const cleanupTmp = () => fs.rm(tmpDir, { recursive: true, force: true });
+  process.once('SIGINT', () => {
+    void cleanupTmp().finally(() => process.exit(130));
+  });
+  const results = await loadResults();
+  const runInfo = {
+    date: new Date().toISOString(),
+    cli: path.relative(ROOT, CLI),
+    cliBuilt: statSync(CLI).mtime.toISOString(),
+    defaultCompressionLevelInSource: await defaultCompressionLevel(),
+    cpus: os.cpus().length,
+    memGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    dockerServer: (await docker(['version', '-f', '{{.Server.Version}}'])).stdout.trim(),
+    peakRssMethod: haveGnuTime ? '/usr/bin/time %M' : '/proc/<pid>/status VmHWM polling',
+    rounds,
+    restoreRounds,
+  };
+  const checks: Check[] = [];
+  const out: string[] = [];
+  try {
+    // ----- main comparison -----
+    if (!opt['only-scale4']) {
+      const env = benchEnv(mainScale);
+      const ref = await ensureReferenceDb(env);
+      const expected = await rowCounts(env.db, BENCH_DB);
+      log(`reference database ${env.db}/${BENCH_DB}: ${fmtMB(ref.sizeBytes)} (${expected} rows pgbench_accounts/random_text)`);
+      // warm-up: page cache and shared buffers, so the first measured command is not penalised
+      await docker(['exec', env.db, 'sh', '-c', `pg_dump -U ${BENCH_USER} -d ${BENCH_DB} > /dev/null`]);
+
+      const backupSamples = await alternate(
+        [runbookTask(env), inContainerDump(env, 6), cliBackupTask(env, 'our CLI backup (default)', []), cliBackupTask(env, 'our CLI backup --compression 6', ['--compression', '6'])],
+        rounds,
+        'backup',
+      );
+      const b = stats(backupSamples);
+      const runbook = b['runbook pg_dump | gzip'].medianMs;
+      const z6 = b['in-container pg_dump -Z6 >/dev/null'].medianMs;
+      const ours = b['our CLI backup (default)'];
+      const ratioRunbook = runbook / ours.medianMs;
+      const ratioZ6 = ours.medianMs / z6;
+      checks.push({ target: `default backup >= ${TARGETS.runbookOverDefault}x faster than runbook`, value: fmtX(ratioRunbook), pass: ratioRunbook >= TARGETS.runbookOverDefault });
+      checks.push({ target: `default backup <= ${TARGETS.defaultOverInContainerZ6}x in-container -Z6`, value: fmtX(ratioZ6), pass: ratioZ6 <= TARGETS.defaultOverInContainerZ6 });
+      const section: Record<string, unknown> = {
+        databaseBytes: ref.sizeBytes,
+        rows: expected,
+        backup: b,
+        ratios: {
+          runbookOverDefault: ratioRunbook,
+          defaultOverInContainerZ6: ratioZ6,
+          defaultReportedOverInContainerZ6: (ours.reportedMedianMs ?? NaN) / z6,
+          compression6OverInContainerZ6: b['our CLI backup --compression 6'].medianMs / z6,
+          defaultBytesOverZ6Bytes: (ours.medianBytes ?? NaN) / (b['our CLI backup --compression 6'].medianBytes ?? NaN),
+        },
+      };
+      out.push(`Backup, ${env.scale}x database (${fmtMB(ref.sizeBytes)}), medians of ${rounds} alternating rounds`, table(STAT_HEADER, statRows(b)), '');
+
+      if (!opt['no-restore']) {
+        log('making the restore inputs with our CLI (default .sql.gz, custom)');
+        const sqlGz = await cliBackup(env, [], true);
+        const custom = await cliBackup(env, ['--format', 'custom'], true);
+        await prepareRestoreTarget(env);
+        const restoreSamples = await alternate(
+          [
+            baselineRestoreTask(env, 'docker exec -i pg_restore < .dump', custom.path, expected),
+            cliRestoreTask(env, 'our CLI restore .dump', custom.path, expected),
+            baselineRestoreTask(env, 'gunzip -c | docker exec -i psql', sqlGz.path, expected),
+            cliRestoreTask(env, 'our CLI restore .sql.gz', sqlGz.path, expected),
+          ],
+          restoreRounds,
+          'restore',
+        );
+        const r = stats(restoreSamples);
+        const rc = r['our CLI restore .dump'].medianMs / r['docker exec -i pg_restore < .dump'].medianMs;
+        const rs = r['our CLI restore .sql.gz'].medianMs / r['gunzip -c | docker exec -i psql'].medianMs;
+        const down = Math.max(r['our CLI restore .dump'].downtimeMaxMs ?? NaN, r['our CLI restore .sql.gz'].downtimeMaxMs ?? NaN);
+        checks.push({ target: `restore (custom) <= ${TARGETS.restoreOverBaseline}x docker exec pg_restore`, value: fmtX(rc), pass: rc <= TARGETS.restoreOverBaseline });
+        checks.push({ target: `restore (.sql.gz) <= ${TARGETS.restoreOverBaseline}x gunzip | psql`, value: fmtX(rs), pass: rs <= TARGETS.restoreOverBaseline });
+        checks.push({ target: `restore downtime < ${TARGETS.downtimeMs} ms (${env.scale}x, max)`, value: `${down} ms`, pass: down < TARGETS.downtimeMs });
+        section.restore = r;
+        section.restoreInputs = { sqlGzBytes: sqlGz.bytes, customBytes: custom.bytes, customBackupMs: custom.ms, customBackupRssBytes: custom.peakRssBytes };
+        (section.ratios as Record<string, number>).restoreCustomOverBaseline = rc;
+        (section.ratios as Record<string, number>).restoreSqlGzOverBaseline = rs;
+        out.push(`Restore, ${env.scale}x database, medians of ${restoreRounds} alternating rounds (inputs: .sql.gz ${fmtMB(sqlGz.bytes)}, .dump ${fmtMB(custom.bytes)})`, table(STAT_HEADER, statRows(r)), '');
+        await dropRestoreLeftovers(env);
+      }
+      const rssAll = [...Object.values(backupSamples).flat(), ...Object.values((section.restore as Record<string, Stat> | undefined) ?? {}).flatMap((s) => s.samples)]
+        .map((s) => s.peakRssBytes)
+        .filter((x): x is number => x !== undefined);
+      section.peakRssMaxBytes = Math.max(...rssAll);
+      section.defaultBackupPeakRssBytes = ours.peakRssMaxBytes;
+      results[`scale${env.scale}`] = section;
+    }
+
+    // ----- gzip level experiment -----
+    if (opt.levels) {
+      const env = benchEnv(mainScale);
+      await ensureReferenceDb(env);
+      const levels = opt.levels.split(',').map(Number);
+      const tasks: Task[] = [];
+      for (const l of levels) tasks.push(inContainerDump(env, l), hostDockerCliDump(env, l), cliBackupTask(env, `our CLI --compression ${l}`, ['--compression', String(l)]));
+      const e = stats(await alternate(tasks, rounds, 'levels'));
+      const z6Bytes = e['our CLI --compression 6']?.medianBytes;
+      const z6 = e['in-container pg_dump -Z6 >/dev/null']?.medianMs;
+      const rows = levels.map((l) => {
+        const inC = e[`in-container pg_dump -Z${l} >/dev/null`];
+        const host = e[`docker exec pg_dump -Z${l} >host /dev/null`];
+        const cli = e[`our CLI --compression ${l}`];
+        return [
+          `-Z${l}`,
+          fmtS(inC.medianMs),
+          fmtS(host.medianMs),
+          fmtS(cli.medianMs),
+          fmtS(cli.reportedMedianMs ?? NaN),
+          fmtX(cli.medianMs / inC.medianMs),
+          z6 ? fmtX(cli.medianMs / z6) : '-',
+          fmtMB(cli.medianBytes),
+          z6Bytes && cli.medianBytes ? fmtX(cli.medianBytes / z6Bytes) : '-',
+        ];
+      });
+      out.push(
+        `gzip levels, ${env.scale}x database, medians of ${rounds} rounds`,
+        table(['level', 'in-container', 'docker CLI→host', 'our CLI', 'our stream', 'CLI/in-cont.', 'CLI/in-cont.-Z6', 'size', 'size/Z6'], rows),
+        '',
+      );
+      results.levels = { scale: env.scale, stats: e };
+    }
+
+    // ----- 4x: memory and downtime -----
+    if (opt.scale4 || opt['only-scale4']) {
+      const env = benchEnv(4);
+      const ref = await ensureReferenceDb(env);
+      const expected = await rowCounts(env.db, BENCH_DB);
+      log(`4x database ${env.db}: ${fmtMB(ref.sizeBytes)} (${expected})`);
+      await docker(['exec', env.db, 'sh', '-c', `pg_dump -U ${BENCH_USER} -d ${BENCH_DB} > /dev/null`]);
+      const backup = await measure({ name: 'our CLI backup (default), 4x', go: () => cliBackup(env, [], true) });
+      const backupPath = (backup as Sample & { path?: string }).path!;
+      const z6 = await measure(inContainerDump(env, 6));
+      let restore: Sample | undefined;
+      if (!opt['no-restore']) {
+        await prepareRestoreTarget(env);
+        restore = await measure(cliRestoreTask(env, 'our CLI restore .sql.gz, 4x', backupPath, expected));
+        await dropRestoreLeftovers(env);
+      }
+      await removeBackup(backupPath);
+      delete (backup as Sample & { path?: string }).path;
+      results.scale4 = { databaseBytes: ref.sizeBytes, rows: expected, backup, inContainerZ6: z6, restore };
+      out.push(
+        `4x database (${fmtMB(ref.sizeBytes)}), one run each`,
+        table(STAT_HEADER, statRows({ 'our CLI backup (default)': stat([backup]), 'in-container pg_dump -Z6 >/dev/null': stat([z6]), ...(restore ? { 'our CLI restore .sql.gz': stat([restore]) } : {}) })),
+        '',
+      );
+    }
+
+    // ----- memory checks (from whatever sections exist now) -----
+    const s1 = results.scale1 as { defaultBackupPeakRssBytes?: number; peakRssMaxBytes?: number; restore?: Record<string, Stat> } | undefined;
+    const s4 = results.scale4 as { backup?: Sample; restore?: Sample } | undefined;
+    const peak = Math.max(...[s1?.peakRssMaxBytes, s4?.backup?.peakRssBytes, s4?.restore?.peakRssBytes].filter((x): x is number => x !== undefined));
+    if (Number.isFinite(peak)) checks.push({ target: `CLI peak RSS < ${TARGETS.peakRssMB} MB (all runs)`, value: fmtMB(peak), pass: peak < TARGETS.peakRssMB * MB });
+    if (s1?.defaultBackupPeakRssBytes && s4?.backup?.peakRssBytes) {
+      const g = s4.backup.peakRssBytes / s1.defaultBackupPeakRssBytes;
+      checks.push({ target: `backup peak RSS 4x/1x <= ${TARGETS.rssGrowth4x}`, value: `${fmtX(g)} (${fmtMB(s1.defaultBackupPeakRssBytes)} → ${fmtMB(s4.backup.peakRssBytes)})`, pass: g <= TARGETS.rssGrowth4x });
+    }
+    const r1 = s1?.restore?.['our CLI restore .sql.gz']?.peakRssMaxBytes;
+    if (r1 && s4?.restore?.peakRssBytes) {
+      const g = s4.restore.peakRssBytes / r1;
+      checks.push({ target: `restore peak RSS 4x/1x <= ${TARGETS.rssGrowth4x}`, value: `${fmtX(g)} (${fmtMB(r1)} → ${fmtMB(s4.restore.peakRssBytes)})`, pass: g <= TARGETS.rssGrowth4x });
+    }
+    if (s4?.restore?.downtimeMs !== undefined) {
+      checks.push({ target: `restore downtime < ${TARGETS.downtimeMs} ms (4x)`, value: `${s4.restore.downtimeMs} ms`, pass: s4.restore.downtimeMs < TARGETS.downtimeMs });
+    }
+
+    results.run = { ...runInfo, noisyMeasurements: noisy, totalSeconds: Math.round((Date.now() - t0) / 1000) };
+    results.targets = TARGETS;
+    results.checks = checks;
+    await fs.mkdir(path.dirname(RESULTS), { recursive: true });
+    await fs.writeFile(RESULTS, JSON.stringify(results, null, 2) + '\n');
+
+    out.push('Targets', table(['target', 'measured', 'result'], checks.map((c) => [c.target, c.value, c.pass ? 'PASS' : 'FAIL'])), '');
+    out.push(`(${runInfo.cli} built ${runInfo.cliBuilt}; ${noisy} noisy measurements; ${Math.round((Date.now() - t0) / 1000)} s; results in ${path.relative(ROOT, RESULTS)})`);
+    process.stdout.write(out.join('\n') + '\n');
+  } finally {
+    await cleanupTmp();
+    if (opt.clean) {
+      for (const s of new Set([mainScale, ...(opt.scale4 || opt['only-scale4'] ? [4] : [])])) await removeBenchContainers(benchEnv(s));
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,153 @@
+import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { backupDatabase } from '../../src/core/backup';
+import { isPgBackupError } from '../../src/core/errors';
+import { executeRestore, planRestore } from '../../src/core/restore';
+import {
+  cleanup,
+  cli,
+  containerState,
+  createNetwork,
+  databases,
+  docker,
+  fingerprint,
+  loadChinook,
+  requireDocker,
+  sql,
+  startApp,
+  startPostgres,
+  tempDir,
+  waitFor,
+  type PgTestContainer,
+} from './harness';
+
+const PROJECT = { 'com.docker.compose.project': 'agent-eval' };
+
+describe('restore is safe by default (live database, app container, held connection)', function () {
+  let pg: PgTestContainer;
+  let app: string;
+  let dir: string;
+  let good: { sql: string; custom: string };
+  let original: Awaited<ReturnType<typeof fingerprint>>;
+
+  before(async function () {
+    await requireDocker();
+    const net = await createNetwork('safety');
+    pg = await startPostgres('safety-db', { network: net, labels: { ...PROJECT, 'com.docker.compose.service': 'db' } });
+    await loadChinook(pg);
+    app = await startApp('safety-backend', net, pg, 'chinook', { ...PROJECT, 'com.docker.compose.service': 'backend' });
+    await waitFor('the app to hold a connection', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'demo-app'`)).trim() === '1');
+    dir = await tempDir('safety');
+    good = {
+      sql: (await backupDatabase(docker(), { container: pg.name, database: 'chinook', dir })).path,
+      custom: (await backupDatabase(docker(), { container: pg.name, database: 'chinook', dir, format: 'custom' })).path,
+    };
+    original = await fingerprint(pg, 'chinook');
+  });
+  after(cleanup);
+
+  /** The live database is exactly as before, the app runs, no scratch database is left. */
+  async function assertNothingChanged(expected = original) {
+    assert.deepEqual(await fingerprint(pg, 'chinook'), expected, 'the live database is unchanged');
+    assert.equal(await containerState(app), 'running', 'the app container runs');
+    assert.deepEqual((await databases(pg)).filter((d) => d.includes('__restoring_')), [], 'no scratch database is left');
+  }
+
+  it('plans from discovery: the compose project’s backend is stopped, nothing else', async function () {
+    const plan = await planRestore(docker(), { backupPath: good.sql });
+    assert.deepEqual(plan.stopContainers.map((c) => c.name), [app]);
+    assert.equal(plan.database, 'chinook');
+    assert.ok(plan.liveExists);
+    const dry = await cli(['restore', good.sql, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`Stop ${app}`));
+    await assertNothingChanged();
+  });
+
+  it('restores while the app holds a connection: stops the app, swaps, starts it again', async function () {
+    await sql(pg, 'chinook', `DELETE FROM playlist_track; UPDATE track SET name = 'changed'`);
+    const psql = docker().exec(pg.name, ['psql', '-U', pg.user, '-d', 'chinook', '-c', 'SELECT pg_sleep(600)'], { env: { PGAPPNAME: 'held-client' } });
+    await waitFor('the held client', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'held-client'`)).trim() === '1');
+    const plan = await planRestore(docker(), { backupPath: good.custom });
+    const stateDuringSwap: string[] = [];
+    const r = await executeRestore(docker(), plan, {
+      onProgress: (p) => {
+        if (p.phase === 'swap' && p.message.startsWith('Swapping')) void containerState(app).then((s) => stateDuringSwap.push(s));
+      },
+    });
+    const held = await psql;
+    assert.notEqual(held.exitCode, 0, 'the held session was terminated');
+    assert.match(held.stderr, /terminat/i);
+    assert.ok(r.downtimeMs > 0 && r.downtimeMs < 5000, `apps were down ${r.downtimeMs} ms`);
+    await waitFor('the app to settle', async () => stateDuringSwap.length > 0);
+    assert.notEqual(stateDuringSwap[0], 'running', 'the app was stopped during the swap');
+    await assertNothingChanged();
+    await waitFor('the app to reconnect', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'demo-app' AND datname = 'chinook'`)).trim() === '1');
+  });
+
+  it('undo swaps the previous database back, and the undo can itself be undone', async function () {
+    await sql(pg, 'chinook', 'DELETE FROM invoice_line; DELETE FROM invoice');
+    const broken = await fingerprint(pg, 'chinook');
+    const r = await cli(['restore', good.sql, '--yes', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    await assertNothingChanged();
+    const undo = await cli(['restore', '--undo', pg.name, '--database', 'chinook', '--yes', '--json']);
+    assert.equal(undo.code, 0, undo.stderr);
+    assert.deepEqual(await fingerprint(pg, 'chinook'), broken, 'the database from before the restore is back');
+    assert.equal(await containerState(app), 'running');
+    const redo = await cli(['restore', '--undo', pg.name, '--database', 'chinook', '--yes']);
+    assert.equal(redo.code, 0, redo.stderr);
+    await assertNothingChanged();
+  });
+
+  async function corrupt(name: string, make: (bytes: Buffer) => Buffer, source = good.sql): Promise<string> {
+    const file = path.join(dir, name);
+    await fs.writeFile(file, make(await fs.readFile(source)));
+    return file;
+  }
+
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    ['a .sql.gz cut in half', () => corrupt('cut_20261101_000000.sql.gz', (b) => b.subarray(0, b.length >> 1)), /damaged: its gzip data ends early/],
+    ['a .dump cut in half', () => corrupt('cut_20261101_000000.dump', (b) => b.subarray(0, b.length >> 1), good.custom), /pg_restore stopped at an error/],
+    [
+      'a plain .sql cut at a statement boundary (psql alone would commit it)',
+      () => corrupt('cut_20261101_000000.sql', (b) => {
+        const text = zlib.gunzipSync(b).toString('utf8');
+        return Buffer.from(text.slice(0, text.indexOf('CREATE INDEX')));
+      }),
+      /incomplete: it does not end with pg_dump's/,
+    ],
+    ['random bytes named .dump', () => corrupt('garbage_20261101_000000.dump', () => randomBytes(100000)), /is not a PostgreSQL backup/],
+    ['a .sql.gz whose SQL fails half-way', () => corrupt('bad_20261101_000000.sql.gz', (b) => {
+      const text = zlib.gunzipSync(b).toString('utf8');
+      const i = text.indexOf('CREATE INDEX');
+      return zlib.gzipSync(text.slice(0, i) + 'CREATE INDEX oops ON no_such_table (x);\n' + text.slice(i));
+    }), /ERROR: relation "no_such_table" does not exist/],
+  ];
+  for (const [what, make, message] of cases) {
+    it(`refuses ${what}: clear error, live database unchanged, app running, no scratch database`, async function () {
+      const file = await make();
+      const r = await cli(['restore', file, '--to', pg.name, '--database', 'chinook', '--yes']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, message);
+      if (!/not a PostgreSQL backup/.test(r.stderr)) assert.match(r.stderr, /nothing was changed: "chinook" in \S+ is untouched/i);
+      await assertNothingChanged();
+    });
+  }
+
+  it('a cancelled restore leaves the live database untouched and drops the scratch database', async function () {
+    const controller = new AbortController();
+    const plan = await planRestore(docker(), { backupPath: good.sql });
+    const running = executeRestore(docker(), plan, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'restore') controller.abort();
+      },
+    });
+    await assert.rejects(running, (e: unknown) => isPgBackupError(e, 'cancelled') && /untouched/.test((e as Error).message));
+    await assertNothingChanged();
+  });
+});
