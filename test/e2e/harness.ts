@@ -3,7 +3,7 @@
  * Chromium through playwright-core. Run test files that use it with `node --import=tsx FILE.ts`.
  *
  *   const entry = await ensureCodeServer();                       // scripts/code-server.sh
- *   const dirs = await makeProfile();                             // fresh extensions + user-data dirs
+ *   const dirs = makeProfile();                                   // fresh extensions + user-data dirs
  *   await installVsix(entry, 'x.vsix', dirs);
  *   const server = await startCodeServer({ entry, ...dirs, workspace, env: { DOCKER_HOST } });
  *   const { browser, page } = await openWorkbench(server.url, workspace);
@@ -234,6 +234,21 @@ function httpStatus(url: string): Promise<number> {
   });
 }
 
+// code-server runs in its own process group (detached), so it would outlive a test process that
+// dies or is interrupted: end the groups still running when this process exits.
+const runningGroups = new Set<number>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of runningGroups) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => process.exit(sig === 'SIGINT' ? 130 : 143));
+  }
+}
+
 export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   const port = opts.port ?? (await freePort());
   fs.mkdirSync(opts.extensionsDir, { recursive: true });
@@ -279,6 +294,8 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   child.stderr!.on('data', onData);
   let exited: string | undefined;
   child.on('exit', (code, signal) => (exited = `code-server exited (code ${code}, signal ${signal})`));
+  installExitHook();
+  if (child.pid) runningGroups.add(child.pid);
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
@@ -292,7 +309,10 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
       }
     }
     // leftovers of the group (extension host, pty host)
-    if (child.pid) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none */ } }
+    if (child.pid) {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none */ }
+      runningGroups.delete(child.pid);
+    }
     await new Promise<void>((r) => logStream.end(() => r()));
   };
   try {
@@ -515,9 +535,8 @@ export interface HostTestResult {
 /** Runs a mocha suite in code-server's extension host, the way @vscode/test-electron runs it
  *  in VS Code desktop; resolves with the failure count from the suite's `RESULT <n> failures`. */
 export async function runExtensionHostTests(opts: HostTestOptions): Promise<HostTestResult> {
-  const profile = opts.extensionsDir && opts.userDataDir
-    ? { extensionsDir: opts.extensionsDir, userDataDir: opts.userDataDir }
-    : makeProfile();
+  const ownProfile = !(opts.extensionsDir && opts.userDataDir);
+  const profile = ownProfile ? makeProfile() : { extensionsDir: opts.extensionsDir!, userDataDir: opts.userDataDir! };
   const server = await startCodeServer({ entry: opts.entry, ...profile, workspace: opts.workspace, env: opts.env, settings: opts.settings });
   let wb: Workbench | undefined;
   const output: string[] = [];
@@ -571,5 +590,6 @@ export async function runExtensionHostTests(opts: HostTestOptions): Promise<Host
   } finally {
     await wb?.browser.close().catch(() => undefined);
     await server.stop();
+    if (ownProfile) fs.rmSync((profile as { root: string }).root, { recursive: true, force: true });
   }
 }
