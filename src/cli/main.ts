@@ -80,6 +80,10 @@ export function main(): void {
     process.stderr.write('\nCancelling (press Ctrl-C again to quit at once)…\n');
     controller.abort();
   };
+  // `pg-docker-backup backups | head` closes stdout early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT_OK);
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   runCli(process.argv.slice(2), {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { DockerDemuxer, TailBuffer } from './dockerStream';
 import { dockerUnreachableHint, resolveDockerEndpoints, type DockerEndpoint, type EndpointEnvironment } from './dockerEndpoint';
 import { PgBackupError, cancelledError, errorMessage } from './errors';
@@ -137,8 +137,10 @@ export function createDockerClient(options: ConnectOptions = {}): DockerClient {
   async function connect(): Promise<{ docker: Docker; endpoint: DockerEndpoint }> {
     const candidates = await resolveDockerEndpoints(environment);
     const failures: string[] = [];
+    // Loaded on first use: the extension activates without it.
+    const { default: DockerCtor } = await import('dockerode');
     for (const ep of candidates) {
-      const docker = new Docker({ ...ep.modem, timeout: undefined } as Docker.DockerOptions);
+      const docker = new DockerCtor({ ...ep.modem, timeout: undefined } as Docker.DockerOptions);
       try {
         await withTimeout(docker.ping(), (options.timeoutSeconds ?? 5) * 1000, `no answer within ${options.timeoutSeconds ?? 5} s`);
         log.debug(`docker: using ${ep.url} (${ep.source})`);
