@@ -1,6 +1,6 @@
 // Small process/Docker helpers for the benchmarks: spawn with wall-clock timing, peak RSS, psql in a container.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +13,8 @@ export interface RunResult {
   ms: number;
   /** Peak resident set size of the measured process in bytes (when asked for). */
   peakRssBytes?: number;
+  /** User+system CPU seconds of the process and the children it waited for (with measureRss and GNU time). */
+  cpuS?: number;
 }
 
 export interface RunOptions {
@@ -33,7 +35,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   let argv = [cmd, ...args];
   if (opts.measureRss && haveGnuTime) {
     rssFile = path.join(os.tmpdir(), `pgdb-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    argv = [GNU_TIME, '-f', '%M', '-o', rssFile, ...argv];
+    argv = [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, ...argv];
   }
   const started = process.hrtime.bigint();
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
@@ -67,8 +69,10 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   if (rssFile) {
     const text = await fs.readFile(rssFile, 'utf8').catch(() => '');
     await fs.rm(rssFile, { force: true });
-    const kb = Number(text.trim().split('\n').pop());
+    // GNU time prints "Command exited with non-zero status N" first when it fails
+    const [kb, user, sys] = (text.trim().split('\n').pop() ?? '').split(' ').map(Number);
     if (Number.isFinite(kb) && kb > 0) result.peakRssBytes = kb * 1024;
+    if (Number.isFinite(user) && Number.isFinite(sys)) result.cpuS = user + sys;
   } else if (opts.measureRss && polledHwmKb > 0) {
     result.peakRssBytes = polledHwmKb * 1024;
   }
@@ -124,4 +128,107 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CPU accounting: on a shared two-core machine other work skews every timing. A measurement snapshots the
+// machine's busy time (/proc/stat), the bench container's cgroup CPU, and the Docker daemons' CPU; what is left
+// after subtracting those and the measured host process tree (GNU time) is "other" CPU, i.e. noise.
+
+const CLK_TCK = 100;
+
+function machineBusyS(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = f[0] + f[1] + f[2] + f[5] + f[6];
+  return busy / CLK_TCK;
+}
+
+function procCpuS(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK; // utime stime
+  } catch {
+    return 0;
+  }
+}
+
+function pidsNamed(names: RegExp): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
+      if (names.test(comm)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function cgroupCpuS(containerId: string): number | undefined {
+  const v1 = `/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.usage`;
+  const v2 = [`/sys/fs/cgroup/system.slice/docker-${containerId}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${containerId}/cpu.stat`];
+  try {
+    return Number(readFileSync(v1, 'utf8')) / 1e9;
+  } catch {
+    for (const p of v2) {
+      try {
+        const m = /usage_usec (\d+)/.exec(readFileSync(p, 'utf8'));
+        if (m) return Number(m[1]) / 1e6;
+      } catch {
+        /* next */
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface CpuSnapshot {
+  machine: number;
+  container?: number;
+  daemons: number;
+  daemonPids: number[];
+}
+
+/** Containers' cgroup ids by name, resolved once. */
+const ids = new Map<string, string>();
+export async function containerId(name: string): Promise<string> {
+  let id = ids.get(name);
+  if (!id) {
+    id = (await docker(['inspect', '-f', '{{.Id}}', name])).stdout.trim();
+    ids.set(name, id);
+  }
+  return id;
+}
+
+export function cpuSnapshot(containerIdFull: string): CpuSnapshot {
+  const daemonPids = pidsNamed(/^(dockerd|containerd|containerd-shim.*|docker-proxy)$/);
+  return {
+    machine: machineBusyS(),
+    container: cgroupCpuS(containerIdFull),
+    daemons: daemonPids.reduce((a, p) => a + procCpuS(p), 0),
+    daemonPids,
+  };
+}
+
+export interface CpuUse {
+  /** CPU seconds of the whole machine during the measurement. */
+  machineS: number;
+  containerS?: number;
+  daemonsS: number;
+  hostProcessS?: number;
+  /** Busy time not explained by the measured work: other load on the machine. */
+  otherS?: number;
+}
+
+export function cpuUse(before: CpuSnapshot, containerIdFull: string, hostProcessS: number | undefined): CpuUse {
+  const machineS = machineBusyS() - before.machine;
+  const c = cgroupCpuS(containerIdFull);
+  const containerS = c !== undefined && before.container !== undefined ? c - before.container : undefined;
+  const daemonsS = before.daemonPids.reduce((a, p) => a + procCpuS(p), 0) - before.daemons;
+  const otherS = containerS !== undefined && hostProcessS !== undefined ? Math.max(0, machineS - containerS - daemonsS - hostProcessS) : undefined;
+  return { machineS, containerS, daemonsS, hostProcessS, otherS };
 }

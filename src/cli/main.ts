@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger';
 import * as backup from './commands/backup';
 import * as backups from './commands/backups';
 import * as containers from './commands/containers';
+import * as demo from './commands/demo';
 import * as reset from './commands/reset';
 import * as restore from './commands/restore';
 import * as terminate from './commands/terminate';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   restore: { run: restore.restoreCommand, usage: restore.usage },
   reset: { run: reset.resetCommand, usage: reset.usage },
   terminate: { run: terminate.terminateCommand, usage: terminate.usage },
+  demo: { run: demo.demoCommand, usage: demo.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers

@@ -1,7 +1,20 @@
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
+import { registerCommands } from './commands/registerCommands';
+import { outputChannelLogger } from './logger';
+import { BackupModel } from './model';
+import { Services } from './services';
+import { registerTree } from './tree/registerTree';
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // wired in the extension issue
+/** Thin: create the services, register the tree and the commands. Nothing talks to Docker here. */
+export function activate(context: vscode.ExtensionContext): void {
+  const channel = vscode.window.createOutputChannel('Postgres Backup', { log: true });
+  let services: Services | undefined;
+  const logger = outputChannelLogger(channel, () => services?.secrets() ?? []);
+  services = new Services(context, channel, logger);
+  const model = new BackupModel(services);
+  context.subscriptions.push(channel, services, model);
+  registerTree(context, services, model);
+  registerCommands({ extension: context, services, model });
 }
 
 export function deactivate(): void {}

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import {
   buildHostTests, clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, packageVsix,
   projectRoot, runCommand, runExtensionHostTests, screenshot, startCodeServer, tempDir, treeRow, waitForNotification,
-  clickNotificationButton,
+  clickNotificationButton, answerModal, quickPickSelect, quickInputType,
 } from './harness';
 
 const fixtureDir = path.join(__dirname, 'fixture-extension');
@@ -32,13 +32,23 @@ async function main(): Promise<void> {
   try {
     const { browser, page } = await timed('workbench ready', () => openWorkbench(server.url, workspace, { server }));
     try {
-      await timed('ui steps', async () => {
+      await timed('ui: activity bar + tree row', async () => {
         await clickActivityBar(page, 'Fixture View');
-        await treeRow(page, 'Fixture Item One').waitFor({ state: 'visible', timeout: 15_000 });
+        await treeRow(page, 'Fixture Item One').waitFor({ state: 'visible', timeout: 30_000 });
+      });
+      await timed('ui: F1 command + notification', async () => {
         await runCommand(page, 'Fixture: Say Hello');
         await waitForNotification(page, 'Hello from the fixture extension');
       });
       await screenshot(page, '/tmp/e2e-smoke.png');
+      await timed('ui: modal + quick pick + input box', async () => {
+        await runCommand(page, 'Fixture: Ask Questions');
+        const text = await answerModal(page, 'Ask');
+        assert.match(text, /Really ask\?/);
+        await quickPickSelect(page, 'green');
+        await quickInputType(page, 'Ada');
+        await waitForNotification(page, 'Fixture answers: green Ada');
+      });
       await clickNotificationButton(page, 'Hello from the fixture extension', 'Thanks');
       await page.locator('.notifications-toasts .notification-list-item', { hasText: 'Hello from the fixture extension' })
         .waitFor({ state: 'hidden', timeout: 10_000 });

@@ -12,6 +12,14 @@ function activate(context) {
       vscode.window.showInformationMessage('Hello from the fixture extension', 'Thanks');
       return 'hello';
     }),
+    // a modal dialog, a quick pick and an input box, to check the harness's helpers
+    vscode.commands.registerCommand('fixture.ask', async () => {
+      const sure = await vscode.window.showWarningMessage('Really ask?', { modal: true, detail: 'Fixture modal' }, 'Ask');
+      if (sure !== 'Ask') return vscode.window.showInformationMessage('Fixture answers: cancelled');
+      const color = await vscode.window.showQuickPick(['red', 'green', 'blue'], { placeHolder: 'Pick a color' });
+      const name = await vscode.window.showInputBox({ prompt: 'Your name' });
+      vscode.window.showInformationMessage(`Fixture answers: ${color} ${name}`);
+    }),
   );
 }
 

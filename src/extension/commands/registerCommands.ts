@@ -1,0 +1,34 @@
+import * as vscode from 'vscode';
+import type { Node } from '../tree/nodes';
+import { backupDatabaseCommand } from './backupDatabase';
+import { copyPathCommand, deleteBackupCommand, openBackupFolderCommand, revealBackupCommand } from './backupFiles';
+import { setPasswordCommand, showContainerLogsCommand, startDemoCommand } from './containerCommands';
+import type { CommandContext, CommandHandler } from './context';
+import { resetDatabaseCommand } from './resetDatabase';
+import { restoreBackupCommand } from './restoreBackup';
+import { terminateConnectionsCommand } from './terminateConnections';
+import { undoRestoreCommand } from './undoRestore';
+
+const COMMANDS: Record<string, CommandHandler> = {
+  'pgDockerBackup.backupDatabase': backupDatabaseCommand,
+  'pgDockerBackup.restoreBackup': restoreBackupCommand,
+  'pgDockerBackup.undoRestore': undoRestoreCommand,
+  'pgDockerBackup.resetDatabase': resetDatabaseCommand,
+  'pgDockerBackup.terminateConnections': terminateConnectionsCommand,
+  'pgDockerBackup.deleteBackup': deleteBackupCommand,
+  'pgDockerBackup.revealBackup': revealBackupCommand,
+  'pgDockerBackup.copyPath': copyPathCommand,
+  'pgDockerBackup.openBackupFolder': openBackupFolderCommand,
+  'pgDockerBackup.showContainerLogs': showContainerLogsCommand,
+  'pgDockerBackup.setPassword': setPasswordCommand,
+  'pgDockerBackup.startDemo': startDemoCommand,
+  'pgDockerBackup.refresh': async ({ model }) => model.refresh(),
+  'pgDockerBackup.showLog': async ({ services }) => services.channel.show(),
+  'pgDockerBackup.openSettings': async () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:pg-docker-backup.pg-docker-backup'),
+};
+
+export function registerCommands(ctx: CommandContext): void {
+  for (const [id, handler] of Object.entries(COMMANDS)) {
+    ctx.extension.subscriptions.push(vscode.commands.registerCommand(id, (node?: Node, nodes?: Node[]) => handler(ctx, node, Array.isArray(nodes) ? nodes : undefined)));
+  }
+}

@@ -1,0 +1,46 @@
+import * as vscode from 'vscode';
+import { planReset, resetDatabase } from '../../core/reset';
+import { formatBytes } from '../../core/progress';
+import { confirmTyped, pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
+import type { CommandHandler } from './context';
+
+export const resetDatabaseCommand: CommandHandler = async ({ services, model }, node) => {
+  let container = node?.kind === 'container' || node?.kind === 'database' ? node.container : undefined;
+  container ??= await pickContainer(model, 'Reset a database of which container?');
+  if (!container) return;
+  const database = node?.kind === 'database' ? node.database.name : await pickDatabase(container, `Reset which database of ${container.name}?`);
+  if (!database) return;
+  const safety = services.settings.safetyBackupBeforeReset;
+  try {
+    const plan = await planReset(services.docker, { container: container.name, database, dir: services.settings.backupDirectory, noSafetyBackup: !safety, logger: services.logger, discovery: services.discovery() });
+    const apps = plan.restartContainers.map((a) => a.name);
+    const detail = [
+      `All data in "${plan.database}" (${formatBytes(Math.max(0, plan.sizeBytes))}) is deleted; it is created again empty, owned by "${plan.owner}".`,
+      safety ? `A safety backup is written first to ${services.settings.backupDirectory}.` : 'No safety backup is taken (pgDockerBackup.safetyBackupBeforeReset is off).',
+      apps.length ? `These app containers are stopped and started again (their migrations run): ${apps.join(', ')}.` : 'No app container restarts.',
+    ].join('\n\n');
+    const buttons = safety ? ['Reset', 'Reset Without Safety Backup'] : ['Reset'];
+    const choice = await vscode.window.showWarningMessage(`Reset "${plan.database}" in ${plan.container.name}?`, { modal: true, detail }, ...buttons);
+    if (!choice) return;
+    if (container.protected && !(await confirmTyped(container.name, plan.database, 'reset it'))) return;
+    const noSafetyBackup = !safety || choice === 'Reset Without Safety Backup';
+    const r = await runWithProgress(`Resetting ${plan.database}`, (signal, onProgress) =>
+      resetDatabase(services.docker, { ...plan, safetyBackup: !noSafetyBackup }, {
+        container: plan.container.name,
+        database: plan.database,
+        dir: services.settings.backupDirectory,
+        noSafetyBackup,
+        signal,
+        onProgress,
+        logger: services.logger,
+        discovery: services.discovery(signal),
+      }),
+    );
+    await model.refresh();
+    for (const w of r.warnings) void vscode.window.showWarningMessage(w);
+    void vscode.window.showInformationMessage(`"${plan.database}" in ${plan.container.name} is empty again.${r.safetyBackup ? ` Safety backup: ${r.safetyBackup.path}` : ''}`);
+  } catch (e) {
+    await model.refresh();
+    await showError(services, e, container.name);
+  }
+};

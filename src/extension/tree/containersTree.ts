@@ -1,0 +1,54 @@
+import * as vscode from 'vscode';
+import type { BackupModel } from '../model';
+import { toTreeItem, type Node } from './nodes';
+
+/** Containers grouped by compose project → databases → their backups. */
+export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly model: BackupModel) {
+    this.sub = model.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    return toTreeItem(n, (x) => (x.kind === 'database' ? this.model.backupsOf(x.container.name, x.database.name).length : 0));
+  }
+
+  async getChildren(n?: Node): Promise<Node[]> {
+    if (!n) {
+      await this.model.ensureLoaded();
+      const containers = this.model.containers;
+      if (containers.length === 0) return []; // the welcome view says why
+      const byProject = new Map<string, typeof containers>();
+      const loose: Node[] = [];
+      for (const c of containers) {
+        if (c.composeProject) byProject.set(c.composeProject, [...(byProject.get(c.composeProject) ?? []), c]);
+        else loose.push({ kind: 'container', container: c });
+      }
+      return [...[...byProject].map(([project, cs]): Node => ({ kind: 'project', project, containers: cs })), ...loose];
+    }
+    switch (n.kind) {
+      case 'project':
+        return n.containers.map((container) => ({ kind: 'container', container }));
+      case 'container':
+        if (!n.container.running) return [];
+        if (!n.container.databases) return [{ kind: 'message', id: `${n.container.name}:problem`, label: n.container.problem ?? 'Databases unknown', icon: 'warning', tooltip: n.container.problem }];
+        return n.container.databases.map((database) => ({ kind: 'database', container: n.container, database }));
+      case 'database':
+        return this.model.backupsOf(n.container.name, n.database.name).map((backup) => ({ kind: 'backup', backup, parentId: `database:${n.container.name}/${n.database.name}` }));
+      default:
+        return [];
+    }
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,27 @@
+import * as vscode from 'vscode';
+import type { BackupModel } from '../model';
+import type { Services } from '../services';
+import { BackupFolderTree } from './backupFolderTree';
+import { ContainersTree } from './containersTree';
+import type { Node } from './nodes';
+import { RefreshManager } from './refreshManager';
+
+export interface Trees {
+  containers: vscode.TreeView<Node>;
+  folder: vscode.TreeView<Node>;
+  refresh: RefreshManager;
+}
+
+export function registerTree(context: vscode.ExtensionContext, services: Services, model: BackupModel): Trees {
+  const containersProvider = new ContainersTree(model);
+  const folderProvider = new BackupFolderTree(model);
+  const containers = vscode.window.createTreeView('pgDockerBackup.containers', { treeDataProvider: containersProvider, canSelectMany: true, showCollapseAll: true });
+  const folder = vscode.window.createTreeView('pgDockerBackup.backupFolder', { treeDataProvider: folderProvider, canSelectMany: true, showCollapseAll: true });
+  const refresh = new RefreshManager(model, services, [containers as vscode.TreeView<unknown>, folder as vscode.TreeView<unknown>]);
+  const updateMessages = () => {
+    containers.message = model.state === 'dockerUnreachable' || model.state === 'noContainers' ? model.problem : undefined;
+    folder.description = model.backupDir;
+  };
+  context.subscriptions.push(containersProvider, folderProvider, containers, folder, refresh, model.onDidChange(updateMessages));
+  return { containers, folder, refresh };
+}
