@@ -3,18 +3,25 @@ import { registerCommands } from './commands/registerCommands';
 import { outputChannelLogger } from './logger';
 import { BackupModel } from './model';
 import { Services } from './services';
-import { registerTree } from './tree/registerTree';
+import { registerTree, type Trees } from './tree/registerTree';
+
+/** What `activate` returns: used by the extension-host tests (and other extensions, read-only). */
+export interface ExtensionApi {
+  model: BackupModel;
+  trees: Trees;
+}
 
 /** Thin: create the services, register the tree and the commands. Nothing talks to Docker here. */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const channel = vscode.window.createOutputChannel('Postgres Backup', { log: true });
   let services: Services | undefined;
   const logger = outputChannelLogger(channel, () => services?.secrets() ?? []);
   services = new Services(context, channel, logger);
   const model = new BackupModel(services);
   context.subscriptions.push(channel, services, model);
-  registerTree(context, services, model);
+  const trees = registerTree(context, services, model);
   registerCommands({ extension: context, services, model });
+  return { model, trees };
 }
 
 export function deactivate(): void {}

@@ -9,6 +9,8 @@ import { RefreshManager } from './refreshManager';
 export interface Trees {
   containers: vscode.TreeView<Node>;
   folder: vscode.TreeView<Node>;
+  containersProvider: ContainersTree;
+  folderProvider: BackupFolderTree;
   refresh: RefreshManager;
 }
 
@@ -23,5 +25,5 @@ export function registerTree(context: vscode.ExtensionContext, services: Service
     folder.description = model.backupDir;
   };
   context.subscriptions.push(containersProvider, folderProvider, containers, folder, refresh, model.onDidChange(updateMessages));
-  return { containers, folder, refresh };
+  return { containers, folder, containersProvider, folderProvider, refresh };
 }

@@ -1,0 +1,507 @@
+/**
+ * End to end: the packaged extension (.vsix) installed in code-server (a real VS Code 1.100) and
+ * driven by Chromium through Playwright the way a person works: the activity bar, the tree, the
+ * command palette, right-click menus, modal dialogs and notifications; every outcome is checked
+ * on screen and, where data changes, in the database itself.
+ *
+ *   npm run test:e2e                                  # installs/builds/packages first (run.ts)
+ *   node --import=tsx test/e2e/extension.e2e.ts       # uses ./pg-docker-backup.vsix and dist/cli.js as they are
+ *
+ * Environment: PGDB_TEST_IMAGE_NEW (Postgres image, default pg-docker-backup-test/postgres:17),
+ * E2E_VSIX, E2E_CODE_SERVER_ENTRY (set by run.ts), E2E_HEADED=1 (a visible browser),
+ * E2E_KEEP=1 (leave containers and temp folders behind), E2E_SHOTS_DIR (where docs screenshots go,
+ * default <project>/docs). Prints `N passed, M failed` last; exits non-zero on a failure, with a
+ * screenshot, the sidebar's HTML and the extension's log of each failure in a temp folder.
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import {
+  answerModal, clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, projectRoot, runCommand,
+  startCodeServer, tempDir, waitForNotification, waitUntil, type CodeServer, type Workbench,
+} from './harness';
+
+// ------------------------------------------------------------------------------------------
+// configuration
+
+const IMAGE = process.env.PGDB_TEST_IMAGE_NEW || 'pg-docker-backup-test/postgres:17';
+const NETWORK = 'pgdbe2e-net';
+const DB = 'pgdbe2e-db';
+const APP = 'pgdbe2e-app';
+const PROJECT = 'e2eshop';
+const USER = 'shop';
+/** A password a shell would mangle: the extension must take it from the container as it is. */
+const PASSWORD = 'pa$$ word $HOME `x` "q"';
+const CHINOOK = path.join(projectRoot, 'test', 'fixtures', 'chinook_postgresql.sql');
+const CLI = path.join(projectRoot, 'dist', 'cli.js');
+const VSIX = process.env.E2E_VSIX || path.join(projectRoot, 'pg-docker-backup.vsix');
+const SHOTS = process.env.E2E_SHOTS_DIR || path.join(projectRoot, 'docs');
+const KEEP = process.env.E2E_KEEP === '1';
+const VIEWPORT = { width: 1280, height: 800 };
+
+// ------------------------------------------------------------------------------------------
+// processes, Docker and SQL
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function exec(cmd: string, args: string[], opts: { stdinFile?: string; timeoutMs?: number; check?: boolean } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [opts.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    if (opts.stdinFile) fs.createReadStream(opts.stdinFile).pipe(child.stdin!);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const r = { code: code ?? -1, stdout, stderr };
+      if ((opts.check ?? true) && r.code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited with ${r.code}: ${stderr.trim() || stdout.trim()}`));
+      else resolve(r);
+    });
+  });
+}
+
+const docker = (args: string[], opts: { stdinFile?: string; timeoutMs?: number; check?: boolean } = {}) => exec('docker', args, opts);
+
+/** One psql query in the database container, unaligned tuples only. */
+async function psql(database: string, sql: string): Promise<string> {
+  const r = await docker(['exec', '-e', `PGPASSWORD=${PASSWORD}`, DB, 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', USER, '-d', database, '-c', sql]);
+  return r.stdout.trim();
+}
+
+/** Row count of every table of the public schema. */
+async function tableCounts(database = 'chinook'): Promise<Record<string, number>> {
+  const out = await psql(database, `SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
+    FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`);
+  const counts: Record<string, number> = {};
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [t, n] = line.split('=');
+    counts[t] = Number(n);
+  }
+  return counts;
+}
+
+/** Backend pids of the sessions connected to `database` (our own query runs in `postgres`). */
+async function sessionsOf(database: string): Promise<number[]> {
+  const out = await psql('postgres', `SELECT pid FROM pg_stat_activity WHERE datname = '${database}' AND backend_type = 'client backend' ORDER BY pid`);
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+async function containerState(name: string): Promise<{ running: boolean; startedAt: string; status: string }> {
+  const out = (await docker(['inspect', '-f', '{{.State.Running}}|{{.State.StartedAt}}|{{.State.Status}}', name])).stdout.trim();
+  const [running, startedAt, status] = out.split('|');
+  return { running: running === 'true', startedAt, status };
+}
+
+async function waitForPostgres(): Promise<void> {
+  await waitUntil(`${DB} to finish initdb`, async () => /PostgreSQL init process complete|Skipping initialization/.test(
+    (await docker(['logs', DB], { check: false })).stdout + (await docker(['logs', DB], { check: false })).stderr), 90_000, 250);
+  await waitUntil(`${DB} to accept connections`, async () => (await docker(['exec', DB, 'pg_isready', '-q', '-h', '/var/run/postgresql'], { check: false })).code === 0, 60_000, 250);
+}
+
+let dockerCleaned = true;
+function removeContainersSync(): void {
+  if (KEEP || dockerCleaned) return;
+  try { execFileSync('docker', ['rm', '-f', '-v', APP, DB], { stdio: 'ignore' }); } catch { /* none */ }
+  try { execFileSync('docker', ['network', 'rm', NETWORK], { stdio: 'ignore' }); } catch { /* none */ }
+  dockerCleaned = true;
+}
+async function removeContainers(): Promise<void> {
+  await docker(['rm', '-f', '-v', APP, DB], { check: false });
+  await docker(['network', 'rm', NETWORK], { check: false });
+  dockerCleaned = true;
+}
+
+// ------------------------------------------------------------------------------------------
+// the workbench
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The "Containers" view of the Postgres Backups container. */
+function containersView(page: Page): Locator {
+  return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header .title', { hasText: /^\s*Containers\s*$/ }) });
+}
+
+/** The row of the Containers tree whose label is exactly `label`. */
+function row(page: Page, label: string): Locator {
+  return containersView(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${esc(label)}\\s*$`) }) });
+}
+
+async function rowText(r: Locator): Promise<string> {
+  return (await r.innerText({ timeout: 2000 })).replace(/\s+/g, ' ').trim();
+}
+
+/** Waits until the row is there and its text (label + description) matches. */
+async function waitRow(page: Page, label: string, text: RegExp, timeoutMs = 30_000): Promise<string> {
+  return waitUntil(`tree row "${label}" matching ${text}`, async () => {
+    const r = row(page, label);
+    if ((await r.count()) !== 1) return false;
+    const t = await rowText(r);
+    return text.test(t) ? t : false;
+  }, timeoutMs, 150);
+}
+
+/** Expands a collapsed tree row (no-op when expanded). */
+async function expand(page: Page, label: string, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(`tree row "${label}" to be expanded`, async () => {
+    const r = row(page, label);
+    const state = await r.getAttribute('aria-expanded', { timeout: 2000 });
+    if (state === 'true') return true;
+    if (state === 'false') await r.locator('.monaco-tl-twistie').click({ timeout: 2000 });
+    return false;
+  }, timeoutMs, 250);
+}
+
+/** Right-clicks a tree row and picks an item of its context menu. The tree re-renders on Docker
+ *  events, so the whole gesture is retried until the item was clicked. */
+async function contextMenu(page: Page, label: string, item: string, timeoutMs = 20_000): Promise<void> {
+  const menuItem = page.locator('.context-view .monaco-menu .action-menu-item').filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${esc(item)}\\s*$`) }) });
+  await waitUntil(`context menu of "${label}" with "${item}"`, async () => {
+    if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Escape');
+    await row(page, label).click({ button: 'right', timeout: 3000 });
+    await menuItem.waitFor({ state: 'visible', timeout: 3000 });
+    await menuItem.click({ timeout: 3000 });
+    return true;
+  }, timeoutMs, 300);
+}
+
+/** Waits for a quick pick with this placeholder; picks the item labelled `choose` (typed into the
+ *  filter first), or the first (default) item with Enter. */
+async function quickPick(page: Page, placeholder: string, choose?: string, timeoutMs = 20_000): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator(`.quick-input-box input[placeholder="${placeholder.replace(/"/g, '\\"')}"]`);
+  await input.waitFor({ state: 'visible', timeout: timeoutMs });
+  if (choose === undefined) {
+    await input.press('Enter');
+  } else {
+    await input.fill(choose);
+    const item = widget.locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${esc(choose)}\\s*$`) }) }).first();
+    await item.waitFor({ state: 'visible', timeout: timeoutMs });
+    await item.click();
+  }
+  await input.waitFor({ state: 'hidden', timeout: timeoutMs });
+}
+
+async function notificationText(item: Locator): Promise<string> {
+  return (await item.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function clearNotifications(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications').catch(() => undefined);
+  await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+}
+
+/** Drags the sash right of the sidebar until the sidebar is `width` px wide. */
+async function sidebarWidth(page: Page, width: number): Promise<void> {
+  const sidebar = page.locator('.part.sidebar');
+  const box = (await sidebar.boundingBox())!;
+  if (Math.abs(box.width - width) < 4) return;
+  const x = box.x + box.width;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x - 1, y);
+  await page.mouse.down();
+  await page.mouse.move(x + (width - box.width) / 2, y, { steps: 4 });
+  await page.mouse.move(box.x + width, y, { steps: 4 });
+  await page.mouse.up();
+  await waitUntil(`sidebar ${width} px wide`, async () => Math.abs((await sidebar.boundingBox())!.width - width) < 8, 5000);
+}
+
+/** Screenshot of the activity bar and the sidebar (what the README shows). */
+async function sidebarShot(page: Page, file: string): Promise<void> {
+  await page.mouse.move(VIEWPORT.width - 5, VIEWPORT.height / 2); // no hover highlight or tooltip
+  await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ state: 'hidden', timeout: 3000 }).catch(() => undefined);
+  const bar = (await page.locator('.part.activitybar').boundingBox())!;
+  const side = (await page.locator('.part.sidebar').boundingBox())!;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file, clip: { x: 0, y: 0, width: Math.round(side.x + side.width), height: Math.round(bar.y + bar.height) } });
+  console.log(`  screenshot ${path.relative(projectRoot, file)}`);
+}
+
+// ------------------------------------------------------------------------------------------
+// steps
+
+interface State {
+  entry: string;
+  profile: ReturnType<typeof makeProfile>;
+  workspace: string;
+  backupDir: string;
+  failDir?: string;
+  server?: CodeServer;
+  wb?: Workbench;
+  original?: Record<string, number>;
+  cliBackup?: string;
+  paletteBackup?: string;
+}
+
+const results: { name: string; ok: boolean; ms: number; error?: string }[] = [];
+let failed = false;
+
+async function step(st: State, name: string, fn: () => Promise<void>, opts: { needs?: boolean } = {}): Promise<boolean> {
+  const t0 = Date.now();
+  if (opts.needs === false) {
+    results.push({ name, ok: false, ms: 0, error: 'not run: an earlier step it needs failed' });
+    console.log(`✗ ${name}: not run (an earlier step it needs failed)`);
+    failed = true;
+    return false;
+  }
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - t0 });
+    console.log(`✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (e) {
+    failed = true;
+    const msg = e instanceof Error ? e.stack ?? e.message : String(e);
+    results.push({ name, ok: false, ms: Date.now() - t0, error: msg });
+    console.log(`✗ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${msg.replace(/^/gm, '    ')}`);
+    await saveFailure(st, name).catch((err) => console.log(`    (could not save the failure: ${String(err)})`));
+    // leave no dialog, menu or quick pick open for the next step
+    const page = st.wb?.page;
+    if (page) for (let i = 0; i < 3; i++) await page.keyboard.press('Escape').catch(() => undefined);
+    return false;
+  }
+}
+
+async function saveFailure(st: State, name: string): Promise<void> {
+  st.failDir ??= tempDir('pgdb-e2e-failures-');
+  const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+  const page = st.wb?.page;
+  if (page) {
+    await page.screenshot({ path: path.join(st.failDir, `${slug}.png`) });
+    const html = await page.locator('.part.sidebar').evaluate((el) => el.outerHTML).catch(() => '');
+    fs.writeFileSync(path.join(st.failDir, `${slug}.sidebar.html`), html);
+  }
+  if (st.server) fs.writeFileSync(path.join(st.failDir, `${slug}.code-server.log`), st.server.logs());
+  // the extension's output channel ("Postgres Backup") is a log file of the window
+  const logs = path.join(st.profile.userDataDir, 'logs');
+  const found: string[] = [];
+  const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (/Postgres Backup/.test(e.name)) found.push(p); } };
+  if (fs.existsSync(logs)) walk(logs);
+  for (const [i, f] of found.entries()) fs.copyFileSync(f, path.join(st.failDir, `${slug}.extension-${i}.log`));
+  console.log(`    failure saved: ${path.join(st.failDir, `${slug}.png`)} (and the sidebar's HTML, code-server's and the extension's logs beside it)`);
+}
+
+async function setupDocker(st: State): Promise<void> {
+  await removeContainers(); // leftovers of an interrupted run
+  dockerCleaned = false;
+  await docker(['network', 'create', NETWORK]);
+  await docker(['run', '-d', '--name', DB, '--network', NETWORK, '--network-alias', 'db',
+    '--label', `com.docker.compose.project=${PROJECT}`, '--label', 'com.docker.compose.service=db',
+    '-e', `POSTGRES_USER=${USER}`, '-e', `POSTGRES_PASSWORD=${PASSWORD}`, '-e', 'POSTGRES_DB=shop', IMAGE]);
+  await waitForPostgres();
+  await docker(['exec', '-i', '-e', `PGPASSWORD=${PASSWORD}`, DB, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', USER, '-d', 'postgres'], { stdinFile: CHINOOK });
+  st.original = await tableCounts();
+  assert.equal(st.original.playlist_track, 8715, 'Chinook loaded');
+  // the app: holds a session on chinook until it is stopped (and ends at once on SIGTERM)
+  await docker(['run', '-d', '--name', APP, '--network', NETWORK,
+    '--label', 'pg-docker-backup.enable=false', '--label', `com.docker.compose.project=${PROJECT}`, '--label', 'com.docker.compose.service=app',
+    '-e', `PGPASSWORD=${PASSWORD}`, '-e', 'PGAPPNAME=e2eshop-app',
+    '--entrypoint', 'sh', IMAGE, '-c',
+    `trap "exit 0" TERM INT; while :; do psql -h db -U ${USER} -d chinook -c "select pg_sleep(3600)" & wait $!; sleep 1; done`]);
+  await waitUntil(`${APP} to connect to chinook`, async () => (await sessionsOf('chinook')).length > 0, 30_000, 250);
+  // one backup before the extension starts, made with the CLI
+  const r = await exec(process.execPath, [CLI, 'backup', DB, '--database', 'chinook', '--dir', st.backupDir]);
+  const files = listBackups(st.backupDir);
+  assert.equal(files.length, 1, `the CLI wrote one backup (${r.stdout.trim()})`);
+  st.cliBackup = path.basename(files[0]);
+}
+
+function listBackups(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(sql|sql\.gz|dump|dump\.gz)$/.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const entry = process.env.E2E_CODE_SERVER_ENTRY || (await ensureCodeServer());
+  for (const f of [VSIX, CLI]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run test:e2e\` (it packages the extension) or \`npm run package\``);
+  const root = tempDir('pgdb-e2e-');
+  const st: State = {
+    entry,
+    profile: makeProfile(path.join(root, 'profile')),
+    workspace: path.join(root, PROJECT),
+    backupDir: path.join(root, 'backups'),
+  };
+  fs.mkdirSync(st.workspace, { recursive: true });
+  fs.mkdirSync(st.backupDir, { recursive: true });
+  process.on('exit', removeContainersSync);
+  const headless = process.env.E2E_HEADED !== '1';
+
+  try {
+    // Docker and the workbench come up side by side: nothing in the workbench talks to Docker
+    // before the view is opened.
+    let setupError: unknown;
+    const dockerReady = setupDocker(st).catch((e) => { setupError = e; });
+    const setupOk = await step(st, 'setup: network, Postgres container with Chinook, app container, CLI backup; code-server with the .vsix', async () => {
+      await installVsix(entry, VSIX, st.profile);
+      st.server = await startCodeServer({
+        entry, ...st.profile, workspace: st.workspace,
+        env: { PG_DOCKER_BACKUP_DIR: st.backupDir },
+        settings: { 'workbench.tree.indent': 12, 'workbench.tree.renderIndentGuides': 'always' },
+      });
+      st.wb = await openWorkbench(st.server.url, st.workspace, { server: st.server, headless, viewport: VIEWPORT });
+      await dockerReady;
+      if (setupError) throw setupError;
+    });
+    const page = st.wb?.page as Page;
+
+    const viewOk = await step(st, 'open the view: compose project, container with its version, database with its size, the CLI backup', async () => {
+      await clickActivityBar(page, 'Postgres Backups');
+      await sidebarWidth(page, 560);
+      await waitRow(page, PROJECT, /compose project/, 60_000);
+      await waitRow(page, DB, /PostgreSQL 17/);
+      await waitRow(page, 'chinook', /\d+(\.\d)? (KB|MB)/);
+      assert.equal(await row(page, APP).count(), 0, `${APP} (pg-docker-backup.enable=false) is not listed`);
+      await expand(page, 'chinook');
+      await waitRow(page, st.cliBackup!, /sql\.gz/);
+    }, { needs: setupOk });
+
+    await step(st, 'back up from the palette: container, database, default format → notification and a new row', async () => {
+      await runCommand(page, 'Postgres Backup: Back Up Database…');
+      await quickPick(page, 'Back up a database of which container?', DB);
+      await quickPick(page, `Back up which database of ${DB}?`, 'chinook');
+      await quickPick(page, 'Format for the backup of chinook'); // Enter: the default, SQL (gzip)
+      const note = await waitForNotification(page, /Backed up chinook to/, 60_000);
+      const m = /Backed up chinook to (\S+\.sql\.gz) \(/.exec(await notificationText(note));
+      assert.ok(m, `file name in "${await notificationText(note)}"`);
+      st.paletteBackup = m[1];
+      assert.ok(listBackups(st.backupDir).some((f) => path.basename(f) === m[1]), `${m[1]} is in the backup folder`);
+      await expand(page, 'chinook');
+      await waitRow(page, st.paletteBackup, /just now .* sql\.gz/);
+      await waitRow(page, st.cliBackup!, /sql\.gz/);
+      await clearNotifications(page);
+      await sidebarShot(page, path.join(SHOTS, 'tree-view.png'));
+    }, { needs: viewOk });
+
+    await step(st, 'restore from the context menu: the plan names the app, the content is back, the app runs again', async () => {
+      await psql('chinook', 'DELETE FROM playlist_track');
+      assert.equal((await tableCounts()).playlist_track, 0);
+      const appBefore = await containerState(APP);
+      await expand(page, 'chinook');
+      await contextMenu(page, st.cliBackup!, 'Restore Backup…');
+      const text = await answerModal(page, 'Restore');
+      assert.match(text, new RegExp(`Restore ${esc(st.cliBackup!)} into "chinook" in ${DB}\\?`));
+      assert.match(text, new RegExp(`Stop ${APP}\\.`), 'the plan says the app container is stopped');
+      const note = await waitForNotification(page, /Restored "chinook" in pgdbe2e-db/, 120_000);
+      await note.locator('.monaco-button', { hasText: /^\s*Undo Restore\s*$/ }).waitFor({ state: 'visible', timeout: 5000 });
+      assert.match(await notificationText(note), /The previous database is kept as "chinook__before_restore_/);
+      assert.deepEqual(await tableCounts(), st.original, 'every table has its rows back');
+      assert.equal((await tableCounts()).playlist_track, 8715);
+      const appAfter = await containerState(APP);
+      assert.ok(appAfter.running, `${APP} runs again`);
+      assert.notEqual(appAfter.startedAt, appBefore.startedAt, `${APP} was stopped and started`);
+      // the tree shows the side database kept for undo
+      await waitRow(page, DB, /PostgreSQL 17/);
+      await waitUntil('the kept database in the tree', async () => (await containersView(page).locator('.monaco-list-row', { hasText: /chinook__before_restore_.*kept for undo/ }).count()) === 1, 20_000);
+      await clearNotifications(page);
+    }, { needs: viewOk });
+
+    await step(st, 'terminate connections: the modal counts the sessions, the notification says how many ended', async () => {
+      const before = await waitUntil(`${APP}'s session on chinook`, async () => { const s = await sessionsOf('chinook'); return s.length > 0 ? s : false; }, 30_000, 250);
+      await contextMenu(page, 'chinook', 'Terminate Connections…');
+      const text = await answerModal(page, 'Terminate');
+      const m = /Terminate (\d+) sessions? of "chinook" in pgdbe2e-db\?/.exec(text);
+      assert.ok(m, `modal: ${text}`);
+      assert.equal(Number(m[1]), before.length, `the modal counts ${before.length} session(s)`);
+      const note = await waitForNotification(page, /Terminated \d+ sessions? of "chinook"/, 30_000);
+      const n = Number(/Terminated (\d+)/.exec(await notificationText(note))![1]);
+      assert.ok(n >= before.length, `terminated ${n} ≥ ${before.length}`);
+      const after = await sessionsOf('chinook');
+      for (const pid of before) assert.ok(!after.includes(pid), `session ${pid} ended`);
+      await clearNotifications(page);
+    }, { needs: viewOk });
+
+    await step(st, 'reset the database: the modal names it and the app, it is empty afterwards, a safety backup exists', async () => {
+      const appBefore = await containerState(APP);
+      const filesBefore = listBackups(st.backupDir);
+      await contextMenu(page, 'chinook', 'Reset Database…');
+      const text = await answerModal(page, 'Reset');
+      assert.match(text, /Reset "chinook" in pgdbe2e-db\?/);
+      assert.match(text, new RegExp(`app containers are stopped and started again.*${APP}`, 's'));
+      assert.match(text, /safety backup is written first/);
+      const note = await waitForNotification(page, /"chinook" in pgdbe2e-db is empty again/, 120_000);
+      const m = /Safety backup: (\S+)/.exec(await notificationText(note));
+      assert.ok(m, `safety backup in "${await notificationText(note)}"`);
+      const safety = m[1].replace(/\.$/, '');
+      assert.ok(fs.existsSync(safety), `${safety} exists`);
+      assert.ok(path.resolve(safety).startsWith(st.backupDir + path.sep), `${safety} is in the backup folder`);
+      assert.equal(listBackups(st.backupDir).length, filesBefore.length + 1);
+      assert.deepEqual(await tableCounts(), {}, 'chinook has no tables');
+      const appAfter = await containerState(APP);
+      assert.ok(appAfter.running && appAfter.startedAt !== appBefore.startedAt, `${APP} was restarted`);
+      // the tree follows: chinook is small now, and the safety backup is one of its rows
+      await expand(page, 'chinook');
+      await waitRow(page, path.basename(safety), /sql\.gz/);
+      await clearNotifications(page);
+    }, { needs: viewOk });
+
+    await step(st, 'stop the database container: the tree follows Docker without a refresh; start it again', async () => {
+      await docker(['stop', DB]);
+      await waitRow(page, DB, /exited/, 30_000);
+      await waitUntil('the databases of the stopped container to go', async () => (await row(page, 'chinook').count()) === 0, 10_000);
+      await docker(['start', DB]);
+      await waitRow(page, DB, /PostgreSQL 17/, 60_000);
+      await waitRow(page, 'chinook', /\d+(\.\d)? (KB|MB)/, 30_000);
+    }, { needs: viewOk });
+
+    // ---- a second window: Docker unreachable
+    await st.wb?.browser.close().catch(() => undefined);
+    st.wb = undefined;
+    await st.server?.stop();
+    st.server = undefined;
+    await step(st, 'Docker unreachable: the welcome view says so and offers Retry, Open Settings, Start Demo Database', async () => {
+      st.server = await startCodeServer({
+        entry, ...st.profile, workspace: st.workspace,
+        env: { PG_DOCKER_BACKUP_DIR: st.backupDir, DOCKER_HOST: 'unix:///tmp/pgdbe2e-nonexistent.sock' },
+      });
+      st.wb = await openWorkbench(st.server.url, st.workspace, { server: st.server, headless, viewport: VIEWPORT });
+      const p = st.wb.page;
+      await clickActivityBar(p, 'Postgres Backups');
+      await sidebarWidth(p, 560);
+      const welcome = containersView(p).locator('.welcome-view-content');
+      await welcome.getByText('Docker is not reachable', { exact: false }).waitFor({ state: 'visible', timeout: 30_000 });
+      for (const b of ['Retry', 'Open Settings', 'Start Demo Database']) {
+        await welcome.locator('.monaco-button', { hasText: new RegExp(`^\\s*${b}\\s*$`) }).waitFor({ state: 'visible', timeout: 5000 });
+      }
+      assert.equal(await containersView(p).locator('.monaco-list-row').count(), 0, 'no container rows');
+      await sidebarShot(p, path.join(SHOTS, 'welcome-docker-unreachable.png'));
+    }, { needs: setupOk });
+  } finally {
+    await st.wb?.browser.close().catch(() => undefined);
+    await st.server?.stop().catch(() => undefined);
+    if (!KEEP) {
+      await removeContainers();
+      fs.rmSync(root, { recursive: true, force: true });
+    } else {
+      console.log(`E2E_KEEP=1: left ${DB}, ${APP}, ${NETWORK} and ${root}`);
+    }
+    const passed = results.filter((r) => r.ok).length;
+    console.log(`e2e took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (st.failDir) console.log(`failure screenshots and logs: ${st.failDir}`);
+    console.log(`${passed} passed, ${results.length - passed} failed`);
+  }
+}
+
+main().then(
+  () => process.exit(failed ? 1 : 0),
+  (e) => {
+    console.error(e);
+    if (!results.length) console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);

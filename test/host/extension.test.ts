@@ -1,0 +1,179 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import * as vscode from 'vscode';
+import { createDockerClient } from '../../src/core/dockerClient';
+import { runSql } from '../../src/core/postgres';
+import type { ExtensionApi } from '../../src/extension/extension';
+import type { Node } from '../../src/extension/tree/nodes';
+
+const EXTENSION_ID = 'pg-docker-backup.pg-docker-backup';
+const DB = process.env.PGDB_HOST_TEST_DB ?? '';
+const APP = process.env.PGDB_HOST_TEST_APP ?? '';
+const PASSWORD = process.env.PGDB_HOST_TEST_PASSWORD ?? '';
+const docker = createDockerClient();
+const target = { container: DB, containerName: DB, user: 'shop', password: PASSWORD };
+const sql = (db: string, text: string) => runSql(docker, target, db, text, 'host test SQL');
+
+type Answer = (message: string, ...rest: unknown[]) => unknown;
+/** Replaces a vscode.window prompt for one test, recording what the user would have seen. */
+class Prompts {
+  private originals = new Map<string, unknown>();
+  seen: { fn: string; message: string; detail?: string; items: string[] }[] = [];
+  answer(fn: 'showQuickPick' | 'showWarningMessage' | 'showInformationMessage' | 'showInputBox' | 'showErrorMessage', reply: Answer): void {
+    const w = vscode.window as unknown as Record<string, unknown>;
+    if (!this.originals.has(fn)) this.originals.set(fn, w[fn]);
+    w[fn] = async (first: unknown, ...rest: unknown[]) => {
+      const opts = rest[0] as { detail?: string } | undefined;
+      const items = rest.filter((r) => typeof r === 'string') as string[];
+      const message = typeof first === 'string' ? first : Array.isArray(first) ? '(quick pick)' : JSON.stringify(first ?? {});
+      this.seen.push({ fn, message, detail: opts && typeof opts === 'object' ? opts.detail : undefined, items });
+      return reply(first as string, ...rest);
+    };
+  }
+  restore(): void {
+    const w = vscode.window as unknown as Record<string, unknown>;
+    for (const [fn, f] of this.originals) w[fn] = f;
+    this.originals.clear();
+    this.seen = [];
+  }
+}
+
+describe('the extension inside VS Code', function () {
+  let api: ExtensionApi;
+  const prompts = new Prompts();
+  afterEach(() => prompts.restore());
+
+  async function tree(): Promise<{ db: Node & { kind: 'database' }; backups: (Node & { kind: 'backup' })[] }> {
+    await api.model.refresh();
+    const p = api.trees.containersProvider;
+    const roots = await p.getChildren();
+    const project = roots.find((n) => n.kind === 'project' && n.project === 'hostshop');
+    assert.ok(project, `the compose project is a root: ${roots.map((r) => r.kind).join(', ')}`);
+    const container = (await p.getChildren(project)).find((n) => n.kind === 'container' && n.container.name === DB);
+    assert.ok(container);
+    const db = (await p.getChildren(container)).find((n) => n.kind === 'database' && n.database.name === 'chinook') as Node & { kind: 'database' };
+    assert.ok(db);
+    const backups = (await p.getChildren(db)) as (Node & { kind: 'backup' })[];
+    return { db, backups };
+  }
+
+  it('activates without a Docker call, and registers every contributed command', async function () {
+    const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
+    assert.ok(ext, 'the extension is installed');
+    const t0 = Date.now();
+    api = await ext.activate();
+    console.log(`activation took ${Date.now() - t0} ms (including loading the bundle)`);
+    assert.equal(api.model.state, 'idle', 'nothing was loaded before a view asked');
+    const all = await vscode.commands.getCommands(true);
+    const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    assert.ok(contributed.length >= 14);
+    for (const c of contributed) assert.ok(all.includes(c), `${c} is registered`);
+  });
+
+  it('the containers tree shows the compose project, the container with its version, the database and its backup', async function () {
+    const { db, backups } = await tree();
+    const p = api.trees.containersProvider;
+    const dbItem = p.getTreeItem(db);
+    assert.equal(dbItem.label, 'chinook');
+    assert.equal(dbItem.contextValue, 'pgDatabase');
+    assert.match(String(dbItem.description), /MB/);
+    const containerItem = p.getTreeItem({ kind: 'container', container: db.container });
+    assert.match(String(containerItem.description), /PostgreSQL 1\d\./);
+    assert.equal(containerItem.contextValue, 'pgContainer.running');
+    assert.ok(backups.length >= 1, 'the backup made before the test is listed');
+    const item = p.getTreeItem(backups[0]);
+    assert.equal(item.contextValue, 'backup.local');
+    assert.match(String(item.description), /(ago|just now) · .* · sql\.gz/);
+    assert.ok(item.id && new Set([item.id, dbItem.id, containerItem.id]).size === 3, 'stable distinct ids');
+  });
+
+  it('Back Up Database on a database row asks for the format and writes the backup the tree then shows', async function () {
+    const before = (await tree()).backups.length;
+    prompts.answer('showQuickPick', async (items) => (items as unknown as { format: string }[]).find((i) => i.format === 'custom'));
+    prompts.answer('showInformationMessage', async () => undefined);
+    const { db } = await tree();
+    await vscode.commands.executeCommand('pgDockerBackup.backupDatabase', db);
+    const after = (await tree()).backups;
+    assert.equal(after.length, before + 1);
+    assert.match(after[0].backup.fileName, /^chinook_\d{8}_\d{6}(_\d+)?\.dump$/);
+    await fs.access(after[0].backup.path);
+    assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^Backed up chinook/.test(s.message)));
+  });
+
+  it('Restore Backup on a backup row shows the plan in one modal and brings the content back', async function () {
+    const { backups } = await tree();
+    const tracks = (await sql('chinook', 'SELECT count(*) FROM playlist_track')).trim();
+    await sql('chinook', 'DELETE FROM playlist_track');
+    prompts.answer('showWarningMessage', async () => 'Restore');
+    prompts.answer('showInformationMessage', async () => undefined);
+    await vscode.commands.executeCommand('pgDockerBackup.restoreBackup', backups[0]);
+    const modal = prompts.seen.find((s) => s.fn === 'showWarningMessage');
+    assert.ok(modal, 'a modal asked first');
+    assert.match(modal.message, /^Restore chinook_.* into "chinook" in /);
+    assert.match(modal.detail ?? '', new RegExp(`Stop ${APP}`));
+    assert.equal((await sql('chinook', 'SELECT count(*) FROM playlist_track')).trim(), tracks, 'the rows are back');
+    const done = prompts.seen.find((s) => s.fn === 'showInformationMessage');
+    assert.ok(done && /^Restored "chinook"/.test(done.message) && done.items.includes('Undo Restore'));
+  });
+
+  it('declining the modal changes nothing', async function () {
+    const { backups } = await tree();
+    await sql('chinook', `UPDATE artist SET name = 'declined' WHERE artist_id = 1`);
+    prompts.answer('showWarningMessage', async () => undefined);
+    await vscode.commands.executeCommand('pgDockerBackup.restoreBackup', backups[0]);
+    assert.equal((await sql('chinook', 'SELECT name FROM artist WHERE artist_id = 1')).trim(), 'declined');
+  });
+
+  it('on a protected container, Reset needs the database name typed, and a wrong name changes nothing', async function () {
+    await vscode.workspace.getConfiguration('pgDockerBackup').update('protectedContainers', [DB], vscode.ConfigurationTarget.Global);
+    try {
+      const { db } = await tree();
+      assert.match(String(api.trees.containersProvider.getTreeItem({ kind: 'container', container: db.container }).description), /protected/);
+      prompts.answer('showWarningMessage', async () => 'Reset');
+      prompts.answer('showInputBox', async () => 'not-the-name');
+      await vscode.commands.executeCommand('pgDockerBackup.resetDatabase', db);
+      const modal = prompts.seen.find((s) => s.fn === 'showWarningMessage');
+      assert.match(modal?.detail ?? '', new RegExp(`These app containers are stopped and started again.*${APP}`));
+      assert.ok(prompts.seen.some((s) => s.fn === 'showInputBox'), 'asked to type the name');
+      assert.notEqual((await sql('chinook', 'SELECT count(*) FROM track')).trim(), '0', 'nothing was reset');
+    } finally {
+      await vscode.workspace.getConfiguration('pgDockerBackup').update('protectedContainers', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('Terminate Connections says how many sessions end, then ends them', async function () {
+    const { db } = await tree();
+    prompts.answer('showWarningMessage', async () => 'Terminate');
+    prompts.answer('showInformationMessage', async () => undefined);
+    await vscode.commands.executeCommand('pgDockerBackup.terminateConnections', db);
+    const modal = prompts.seen.find((s) => s.fn === 'showWarningMessage');
+    assert.match(modal?.message ?? '', /^Terminate \d+ sessions? of "chinook"/);
+    assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^Terminated \d+ session/.test(s.message)));
+  });
+
+  it('Delete Backup asks, then deletes the file and its manifest', async function () {
+    const { backups } = await tree();
+    const victim = backups[0].backup.path;
+    prompts.answer('showWarningMessage', async () => 'Delete');
+    await vscode.commands.executeCommand('pgDockerBackup.deleteBackup', backups[0], [backups[0]]);
+    await assert.rejects(fs.access(victim));
+    await assert.rejects(fs.access(victim + '.json'));
+    assert.ok(!(await tree()).backups.some((b) => b.backup.path === victim));
+  });
+
+  it('errors are one sentence with a Show Log button', async function () {
+    prompts.answer('showErrorMessage', async () => undefined);
+    prompts.answer('showWarningMessage', async () => 'Restore');
+    prompts.answer('showQuickPick', async (items) => (items as unknown as { label: string }[]).find((i) => i.label === DB));
+    prompts.answer('showInputBox', async () => 'chinook');
+    const garbage = `${process.env.PG_DOCKER_BACKUP_DIR}/garbage_20261101_000000.dump`;
+    await fs.writeFile(garbage, 'definitely not a dump');
+    await api.model.refresh();
+    const node = (await api.trees.folderProvider.getChildren()).find((n) => n.kind === 'backup' && n.backup.path === garbage);
+    assert.ok(node, 'the folder view lists the loose file');
+    await vscode.commands.executeCommand('pgDockerBackup.restoreBackup', node);
+    const err = prompts.seen.find((s) => s.fn === 'showErrorMessage');
+    assert.match(err?.message ?? '', /is not a PostgreSQL backup/);
+    assert.deepEqual(err?.items, ['Show Log']);
+  });
+});
