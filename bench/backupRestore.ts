@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MB, bash, containerId, cpuSnapshot, cpuUse, docker, fmtMB, fmtS, fmtX, haveGnuTime, median, psql, q, run, sleep, table, type CpuUse } from './lib';
+import { probe } from './streamProbe';
 import { BENCH_DB, BENCH_USER, benchEnv, ensureReferenceDb, removeBenchContainers, rowCounts, type BenchEnv } from './referenceDb';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -189,6 +190,19 @@ function hostDockerCliDump(env: BenchEnv, level: number): Task {
     go: async () => {
       const r = await bash(`docker exec ${q(env.db)} pg_dump -U ${BENCH_USER} -d ${BENCH_DB} -Z${level} > /dev/null`, { measureRss: true });
       return { ms: r.ms, hostCpuS: r.cpuS };
+    },
+  };
+}
+
+/** The API stream path alone: dockerode exec, demultiplexed into a null sink, in this process. */
+function dockerodeDump(env: BenchEnv, level: number): Task {
+  return {
+    name: `dockerode exec pg_dump -Z${level} → null`,
+    go: async () => {
+      const c0 = process.cpuUsage();
+      const r = await probe(env.db, ['pg_dump', '-U', BENCH_USER, '-d', BENCH_DB, `-Z${level}`], 'demux');
+      const c = process.cpuUsage(c0);
+      return { ms: r.ms, bytes: r.bytes, hostCpuS: (c.user + c.system) / 1e6 };
     },
   };
 }
@@ -464,7 +478,9 @@ async function main(): Promise<void> {
       benchContainerId = await containerId(env.db);
       const levels = opt.levels.split(',').map(Number);
       const tasks: Task[] = [];
-      for (const l of levels) tasks.push(inContainerDump(env, l), hostDockerCliDump(env, l), cliBackupTask(env, `our CLI --compression ${l}`, ['--compression', String(l)]));
+      for (const l of levels) {
+        tasks.push(inContainerDump(env, l), hostDockerCliDump(env, l), dockerodeDump(env, l), cliBackupTask(env, `our CLI --compression ${l}`, ['--compression', String(l)]));
+      }
       const e = stats(await alternate(tasks, rounds, 'levels'));
       const z6Bytes = e['our CLI --compression 6']?.medianBytes;
       const z6 = e['in-container pg_dump -Z6 >/dev/null']?.medianMs;
@@ -472,10 +488,12 @@ async function main(): Promise<void> {
         const inC = e[`in-container pg_dump -Z${l} >/dev/null`];
         const host = e[`docker exec pg_dump -Z${l} >host /dev/null`];
         const cli = e[`our CLI --compression ${l}`];
+        const api = e[`dockerode exec pg_dump -Z${l} → null`];
         return [
           `-Z${l}`,
           fmtS(inC.medianMs),
           fmtS(host.medianMs),
+          fmtS(api.medianMs),
           fmtS(cli.medianMs),
           fmtS(cli.reportedMedianMs ?? NaN),
           fmtX(cli.medianMs / inC.medianMs),
@@ -486,7 +504,7 @@ async function main(): Promise<void> {
       });
       out.push(
         `gzip levels, ${env.scale}x database, medians of ${rounds} rounds`,
-        table(['level', 'in-container', 'docker CLI→host', 'our CLI', 'our stream', 'CLI/in-cont.', 'CLI/in-cont.-Z6', 'size', 'size/Z6'], rows),
+        table(['level', 'in-container', 'docker CLI→host', 'dockerode→null', 'our CLI', 'our stream', 'CLI/in-cont.', 'CLI/in-cont.-Z6', 'size', 'size/Z6'], rows),
         '',
       );
       results.levels = { scale: env.scale, stats: e };

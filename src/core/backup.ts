@@ -9,7 +9,7 @@ import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { backupFileName, encodePathSegment, MANIFEST_SUFFIX, PARTIAL_SUFFIX, type BackupFormat } from './naming';
-import { clientError, clientEnv, clientVersion, dbConninfo, maintenanceDatabase, queryJson, serverInfoAndDatabases, type PgTarget } from './postgres';
+import { clientError, clientEnv, clientVersion, dbConninfo, queryJson, serverOverview, type PgTarget } from './postgres';
 import { HashingCounter, ProgressReporter, formatBytes, type ProgressListener } from './progress';
 import { tableMatchesPatterns } from './sql';
 
@@ -129,25 +129,24 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   const signal = options.signal;
 
   progress.step('prepare', `Inspecting ${options.container}`);
-  const container: PgContainer = await findContainer(docker, options.container, { ...options.discovery, withDatabases: false, logger: log });
+  const container: PgContainer = await findContainer(docker, options.container, { ...options.discovery, withDatabases: false, withApps: false, logger: log });
   if (!container.running) {
     throw new PgBackupError('refused', `Container ${container.name} is not running (it is ${container.state}): start it with \`docker start ${container.name}\` and try again.`);
   }
   const target = container.target;
   const database = options.database ?? container.defaultDatabase;
-  const maint = await maintenanceDatabase(docker, target, signal);
-  const [{ server, databases }, dumpVersion] = await Promise.all([
-    serverInfoAndDatabases(docker, target, maint, signal),
-    clientVersion(docker, target, 'pg_dump'),
-  ]);
+  const [{ server, databases }, dumpVersion] = await Promise.all([serverOverview(docker, target, signal), clientVersion(docker, target, 'pg_dump')]);
   const dbInfo = databases.find((d) => d.name === database);
   if (!dbInfo) {
     throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${databases.map((d) => d.name).join(', ') || 'none'}.`);
   }
   throwIfAborted(signal, 'The backup');
   const exact = dbInfo.sizeBytes >= 0 && dbInfo.sizeBytes <= (options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES);
-  const allTables = await tableRowCounts(docker, target, database, exact, signal);
-  const tables = allTables.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
+  // Counted while the dump runs (same data unless something writes meanwhile; the manifest says when).
+  const counting = tableRowCounts(docker, target, database, exact, signal).then((all) =>
+    all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? [])),
+  );
+  counting.catch(() => undefined);
 
   const dir = path.join(options.dir, encodePathSegment(container.name), encodePathSegment(database));
   try {
@@ -180,6 +179,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     await toDisk;
     if (result.exitCode !== 0) throw clientError(target, 'pg_dump', result, `Backing up ${database}`);
     if (counter.bytes === 0) throw new PgBackupError('failed', `pg_dump wrote nothing for ${database} in ${container.name}.`, { detail: result.stderr });
+    const tables = await counting;
     await fs.rename(partial, finalPath);
     const durationMs = Date.now() - started;
     progress.bytes(counter.bytes, undefined, started, true);

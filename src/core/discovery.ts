@@ -115,6 +115,8 @@ export interface DiscoveryOptions {
   logger?: Logger;
   /** Ask each running server for its version and databases (one psql each). Default true. */
   withDatabases?: boolean;
+  /** Work out the app containers (lists every container). Default true; a backup does not need them. */
+  withApps?: boolean;
   protectedContainers?: readonly string[];
   /** Passwords given by the user (SecretStorage, PG_DOCKER_BACKUP_PASSWORD), by container name. */
   passwordFor?: (containerName: string) => string | undefined;
@@ -197,6 +199,7 @@ export async function discoverContainers(docker: DockerClient, options: Discover
 /** One container by name or id, described like `discoverContainers` does. */
 export async function findContainer(docker: DockerClient, nameOrId: string, options: DiscoveryOptions = {}): Promise<PgContainer> {
   const details = await docker.inspectContainer(nameOrId);
+  if (options.withApps === false) return describe(docker, details, [], options);
   const summaries = await docker.listContainers();
   const envs = new Map<string, Record<string, string>>();
   await Promise.all(

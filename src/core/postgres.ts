@@ -173,6 +173,23 @@ export async function serverInfoAndDatabases(
   return { server: { version: r.version, versionNum: r.versionNum, major: majorOf(r.versionNum) }, databases: r.databases };
 }
 
+/**
+ * Server version and databases, asked of the maintenance database (`postgres`, or `template1` where there
+ * is none) in one round trip; returns which maintenance database answered.
+ */
+export async function serverOverview(
+  docker: DockerClient,
+  target: PgTarget,
+  signal?: AbortSignal,
+): Promise<{ maintenanceDb: string; server: ServerInfo; databases: DatabaseInfo[] }> {
+  try {
+    return { maintenanceDb: 'postgres', ...(await serverInfoAndDatabases(docker, target, 'postgres', signal)) };
+  } catch (e) {
+    if (!(e instanceof PgBackupError && /database "postgres" does not exist/.test(e.detail ?? ''))) throw e;
+    return { maintenanceDb: 'template1', ...(await serverInfoAndDatabases(docker, target, 'template1', signal)) };
+  }
+}
+
 export async function databaseExists(docker: DockerClient, target: PgTarget, maintenanceDb: string, name: string, signal?: AbortSignal): Promise<boolean> {
   const out = await runSql(docker, target, maintenanceDb, `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(name)}`, 'looking up a database', signal);
   return out.trim() === '1';

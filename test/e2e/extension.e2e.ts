@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import {
-  answerModal, clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, projectRoot, runCommand,
+  clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, projectRoot, runCommand,
   startCodeServer, tempDir, waitForNotification, waitUntil, type CodeServer, type Workbench,
 } from './harness';
 
@@ -39,7 +39,8 @@ const CLI = path.join(projectRoot, 'dist', 'cli.js');
 const VSIX = process.env.E2E_VSIX || path.join(projectRoot, 'pg-docker-backup.vsix');
 const SHOTS = process.env.E2E_SHOTS_DIR || path.join(projectRoot, 'docs');
 const KEEP = process.env.E2E_KEEP === '1';
-const VIEWPORT = { width: 1280, height: 800 };
+const VIEWPORT = { width: 1280, height: 860 };
+const EDITOR_SETTINGS = { 'workbench.colorTheme': 'Default Dark Modern', 'workbench.tree.renderIndentGuides': 'always' };
 
 // ------------------------------------------------------------------------------------------
 // processes, Docker and SQL
@@ -128,47 +129,112 @@ function containersView(page: Page): Locator {
   return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header .title', { hasText: /^\s*Containers\s*$/ }) });
 }
 
-/** The row of the Containers tree whose label is exactly `label`. */
-function row(page: Page, label: string): Locator {
-  return containersView(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${esc(label)}\\s*$`) }) });
+interface TreeRow {
+  index: number;
+  level: number;
+  label: string;
+  /** labels from the top level down to this row */
+  path: string[];
+  text: string;
+  expanded?: boolean;
+  focused: boolean;
 }
 
-async function rowText(r: Locator): Promise<string> {
-  return (await r.innerText({ timeout: 2000 })).replace(/\s+/g, ' ').trim();
+/** The rendered rows of the Containers tree, in order, each with its path of labels. (Other
+ *  Postgres containers of this machine are listed too, some with a `chinook` of their own: rows
+ *  are always found by their path, never by a label alone.) */
+async function treeRows(page: Page): Promise<TreeRow[]> {
+  return containersView(page).evaluate((view) => {
+    const rows = [...view.querySelectorAll('.monaco-list-row')].map((r) => ({
+      index: Number(r.getAttribute('data-index')),
+      level: Number(r.getAttribute('aria-level')),
+      label: (r.querySelector('.label-name')?.textContent ?? '').trim(),
+      text: ((r as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim(),
+      expanded: r.hasAttribute('aria-expanded') ? r.getAttribute('aria-expanded') === 'true' : undefined,
+      focused: r.classList.contains('focused'),
+      path: [] as string[],
+    })).sort((a, b) => a.index - b.index);
+    const stack: string[] = [];
+    for (const r of rows) {
+      stack.length = Math.max(0, r.level - 1);
+      stack.push(r.label);
+      r.path = [...stack];
+    }
+    return rows;
+  });
 }
 
-/** Waits until the row is there and its text (label + description) matches. */
-async function waitRow(page: Page, label: string, text: RegExp, timeoutMs = 30_000): Promise<string> {
-  return waitUntil(`tree row "${label}" matching ${text}`, async () => {
-    const r = row(page, label);
-    if ((await r.count()) !== 1) return false;
-    const t = await rowText(r);
-    return text.test(t) ? t : false;
+const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const show = (p: string[]) => p.join(' › ');
+
+/** The row at this path of labels (from the top level), or undefined. */
+async function findRow(page: Page, rowPath: string[]): Promise<TreeRow | undefined> {
+  return (await treeRows(page)).find((r) => samePath(r.path, rowPath));
+}
+
+function rowLocator(page: Page, r: TreeRow): Locator {
+  return containersView(page).locator(`.monaco-list-row[data-index="${r.index}"]`);
+}
+
+/** Waits until the row at `rowPath` is there and its text (label + description) matches. */
+async function waitRow(page: Page, rowPath: string[], text: RegExp, timeoutMs = 30_000): Promise<string> {
+  return waitUntil(`tree row ${show(rowPath)} matching ${text}`, async () => {
+    const r = await findRow(page, rowPath);
+    return r && text.test(r.text) ? r.text : false;
   }, timeoutMs, 150);
 }
 
-/** Expands a collapsed tree row (no-op when expanded). */
-async function expand(page: Page, label: string, timeoutMs = 15_000): Promise<void> {
-  await waitUntil(`tree row "${label}" to be expanded`, async () => {
-    const r = row(page, label);
-    const state = await r.getAttribute('aria-expanded', { timeout: 2000 });
-    if (state === 'true') return true;
-    if (state === 'false') await r.locator('.monaco-tl-twistie').click({ timeout: 2000 });
+/** Expands (or collapses) a tree row; waits until it is. */
+async function expand(page: Page, rowPath: string[], expanded = true, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(`tree row ${show(rowPath)} to be ${expanded ? 'expanded' : 'collapsed'}`, async () => {
+    const r = await findRow(page, rowPath);
+    if (!r || r.expanded === undefined) return false;
+    if (r.expanded === expanded) return true;
+    await rowLocator(page, r).locator('.monaco-tl-twistie').click({ timeout: 2000 });
     return false;
   }, timeoutMs, 250);
 }
 
-/** Right-clicks a tree row and picks an item of its context menu. The tree re-renders on Docker
- *  events, so the whole gesture is retried until the item was clicked. */
-async function contextMenu(page: Page, label: string, item: string, timeoutMs = 20_000): Promise<void> {
-  const menuItem = page.locator('.context-view .monaco-menu .action-menu-item').filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${esc(item)}\\s*$`) }) });
-  await waitUntil(`context menu of "${label}" with "${item}"`, async () => {
-    if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Escape');
-    await row(page, label).click({ button: 'right', timeout: 3000 });
+/** Collapses the top-level rows that are not ours (other stacks running on this machine), so
+ *  that our rows stay in sight and the screenshots show only the e2e stack. */
+async function collapseOthers(page: Page): Promise<void> {
+  for (const r of await treeRows(page)) {
+    if (r.level === 1 && r.label !== PROJECT && r.expanded) await expand(page, [r.label], false).catch(() => undefined);
+  }
+}
+
+/** Right-clicks the row at `rowPath` and picks `item` from its context menu. The tree re-renders
+ *  on Docker events, so the gesture is retried, and the item is clicked only when the focused row
+ *  (the one the menu is for) is still the wanted one. */
+async function contextMenu(page: Page, rowPath: string[], item: string, timeoutMs = 20_000): Promise<void> {
+  const menu = page.locator('.context-view .monaco-menu');
+  const menuItem = menu.locator('.action-menu-item').filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${esc(item)}\\s*$`) }) });
+  await waitUntil(`context menu of ${show(rowPath)} with "${item}"`, async () => {
+    if (await menu.isVisible()) await page.keyboard.press('Escape');
+    const r = await findRow(page, rowPath);
+    if (!r) return false;
+    await rowLocator(page, r).click({ button: 'right', timeout: 3000 });
     await menuItem.waitFor({ state: 'visible', timeout: 3000 });
+    const focused = (await treeRows(page)).filter((x) => x.focused);
+    if (focused.length !== 1 || !samePath(focused[0].path, rowPath)) return false;
     await menuItem.click({ timeout: 3000 });
     return true;
   }, timeoutMs, 300);
+}
+
+/** The open modal dialog's text; `answer` then clicks one of its buttons. Check the text before
+ *  answering a destructive one. */
+async function modal(page: Page, timeoutMs = 20_000): Promise<{ text: string; answer: (button: string) => Promise<void> }> {
+  const dialog = page.locator('.monaco-dialog-box').first();
+  await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
+  const text = (await dialog.innerText()).replace(/[ \t]+/g, ' ').trim();
+  return {
+    text,
+    answer: async (button) => {
+      await dialog.locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${esc(button)}\\s*$`) }).first().click({ timeout: 5000 });
+      await dialog.waitFor({ state: 'hidden', timeout: timeoutMs });
+    },
+  };
 }
 
 /** Waits for a quick pick with this placeholder; picks the item labelled `choose` (typed into the
@@ -352,7 +418,7 @@ async function main(): Promise<void> {
       st.server = await startCodeServer({
         entry, ...st.profile, workspace: st.workspace,
         env: { PG_DOCKER_BACKUP_DIR: st.backupDir },
-        settings: { 'workbench.tree.indent': 12, 'workbench.tree.renderIndentGuides': 'always' },
+        settings: EDITOR_SETTINGS,
       });
       st.wb = await openWorkbench(st.server.url, st.workspace, { server: st.server, headless, viewport: VIEWPORT });
       await dockerReady;
@@ -360,15 +426,19 @@ async function main(): Promise<void> {
     });
     const page = st.wb?.page as Page;
 
+    const dbPath = [PROJECT, DB];
+    const chinookPath = [PROJECT, DB, 'chinook'];
     const viewOk = await step(st, 'open the view: compose project, container with its version, database with its size, the CLI backup', async () => {
       await clickActivityBar(page, 'Postgres Backups');
       await sidebarWidth(page, 560);
-      await waitRow(page, PROJECT, /compose project/, 60_000);
-      await waitRow(page, DB, /PostgreSQL 17/);
-      await waitRow(page, 'chinook', /\d+(\.\d)? (KB|MB)/);
-      assert.equal(await row(page, APP).count(), 0, `${APP} (pg-docker-backup.enable=false) is not listed`);
-      await expand(page, 'chinook');
-      await waitRow(page, st.cliBackup!, /sql\.gz/);
+      await waitRow(page, [PROJECT], /compose project/, 60_000);
+      await collapseOthers(page);
+      await waitRow(page, dbPath, /PostgreSQL 17/);
+      await waitRow(page, chinookPath, /\d+(\.\d)? (KB|MB)/);
+      await waitRow(page, [PROJECT, DB, 'shop'], /(KB|MB)/);
+      assert.ok(!(await treeRows(page)).some((r) => r.label === APP), `${APP} (pg-docker-backup.enable=false) is not listed`);
+      await expand(page, chinookPath);
+      await waitRow(page, [...chinookPath, st.cliBackup!], /sql\.gz/);
     }, { needs: setupOk });
 
     await step(st, 'back up from the palette: container, database, default format → notification and a new row', async () => {
@@ -381,10 +451,11 @@ async function main(): Promise<void> {
       assert.ok(m, `file name in "${await notificationText(note)}"`);
       st.paletteBackup = m[1];
       assert.ok(listBackups(st.backupDir).some((f) => path.basename(f) === m[1]), `${m[1]} is in the backup folder`);
-      await expand(page, 'chinook');
-      await waitRow(page, st.paletteBackup, /just now .* sql\.gz/);
-      await waitRow(page, st.cliBackup!, /sql\.gz/);
+      await expand(page, chinookPath);
+      await waitRow(page, [...chinookPath, st.paletteBackup], /just now .* sql\.gz/);
+      await waitRow(page, [...chinookPath, st.cliBackup!], /sql\.gz/);
       await clearNotifications(page);
+      await collapseOthers(page);
       await sidebarShot(page, path.join(SHOTS, 'tree-view.png'));
     }, { needs: viewOk });
 
@@ -392,32 +463,38 @@ async function main(): Promise<void> {
       await psql('chinook', 'DELETE FROM playlist_track');
       assert.equal((await tableCounts()).playlist_track, 0);
       const appBefore = await containerState(APP);
-      await expand(page, 'chinook');
-      await contextMenu(page, st.cliBackup!, 'Restore Backup…');
-      const text = await answerModal(page, 'Restore');
-      assert.match(text, new RegExp(`Restore ${esc(st.cliBackup!)} into "chinook" in ${DB}\\?`));
-      assert.match(text, new RegExp(`Stop ${APP}\\.`), 'the plan says the app container is stopped');
+      await expand(page, chinookPath);
+      await contextMenu(page, [...chinookPath, st.cliBackup!], 'Restore Backup…');
+      const dialog = await modal(page);
+      const expected = new RegExp(`Restore ${esc(st.cliBackup!)} into "chinook" in ${DB}\\?`);
+      if (!expected.test(dialog.text)) await dialog.answer('Cancel');
+      assert.match(dialog.text, expected);
+      assert.match(dialog.text, new RegExp(`Stop ${APP}\\.`), 'the plan says the app container is stopped');
+      await dialog.answer('Restore');
       const note = await waitForNotification(page, /Restored "chinook" in pgdbe2e-db/, 120_000);
       await note.locator('.monaco-button', { hasText: /^\s*Undo Restore\s*$/ }).waitFor({ state: 'visible', timeout: 5000 });
       assert.match(await notificationText(note), /The previous database is kept as "chinook__before_restore_/);
-      assert.deepEqual(await tableCounts(), st.original, 'every table has its rows back');
-      assert.equal((await tableCounts()).playlist_track, 8715);
+      const counts = await tableCounts();
+      assert.equal(counts.playlist_track, 8715);
+      assert.deepEqual(counts, st.original, 'every table has its rows back');
       const appAfter = await containerState(APP);
       assert.ok(appAfter.running, `${APP} runs again`);
       assert.notEqual(appAfter.startedAt, appBefore.startedAt, `${APP} was stopped and started`);
-      // the tree shows the side database kept for undo
-      await waitRow(page, DB, /PostgreSQL 17/);
-      await waitUntil('the kept database in the tree', async () => (await containersView(page).locator('.monaco-list-row', { hasText: /chinook__before_restore_.*kept for undo/ }).count()) === 1, 20_000);
+      // the tree shows the database kept for undo
+      await waitUntil('the kept database in the tree', async () => (await treeRows(page)).some((r) =>
+        r.path.length === 3 && samePath(r.path.slice(0, 2), dbPath) && /^chinook__before_restore_/.test(r.label) && /kept for undo/.test(r.text)), 20_000);
       await clearNotifications(page);
     }, { needs: viewOk });
 
     await step(st, 'terminate connections: the modal counts the sessions, the notification says how many ended', async () => {
       const before = await waitUntil(`${APP}'s session on chinook`, async () => { const s = await sessionsOf('chinook'); return s.length > 0 ? s : false; }, 30_000, 250);
-      await contextMenu(page, 'chinook', 'Terminate Connections…');
-      const text = await answerModal(page, 'Terminate');
-      const m = /Terminate (\d+) sessions? of "chinook" in pgdbe2e-db\?/.exec(text);
-      assert.ok(m, `modal: ${text}`);
+      await contextMenu(page, chinookPath, 'Terminate Connections…');
+      const dialog = await modal(page);
+      const m = /Terminate (\d+) sessions? of "chinook" in pgdbe2e-db\?/.exec(dialog.text);
+      if (!m) await dialog.answer('Cancel');
+      assert.ok(m, `modal: ${dialog.text}`);
       assert.equal(Number(m[1]), before.length, `the modal counts ${before.length} session(s)`);
+      await dialog.answer('Terminate');
       const note = await waitForNotification(page, /Terminated \d+ sessions? of "chinook"/, 30_000);
       const n = Number(/Terminated (\d+)/.exec(await notificationText(note))![1]);
       assert.ok(n >= before.length, `terminated ${n} ≥ ${before.length}`);
@@ -429,34 +506,36 @@ async function main(): Promise<void> {
     await step(st, 'reset the database: the modal names it and the app, it is empty afterwards, a safety backup exists', async () => {
       const appBefore = await containerState(APP);
       const filesBefore = listBackups(st.backupDir);
-      await contextMenu(page, 'chinook', 'Reset Database…');
-      const text = await answerModal(page, 'Reset');
-      assert.match(text, /Reset "chinook" in pgdbe2e-db\?/);
-      assert.match(text, new RegExp(`app containers are stopped and started again.*${APP}`, 's'));
-      assert.match(text, /safety backup is written first/);
+      await contextMenu(page, chinookPath, 'Reset Database…');
+      const dialog = await modal(page);
+      if (!/Reset "chinook" in pgdbe2e-db\?/.test(dialog.text)) await dialog.answer('Cancel');
+      assert.match(dialog.text, /Reset "chinook" in pgdbe2e-db\?/);
+      assert.match(dialog.text, new RegExp(`app containers are stopped and started again.*${APP}`, 's'));
+      assert.match(dialog.text, /safety backup is written first/);
+      await dialog.answer('Reset');
       const note = await waitForNotification(page, /"chinook" in pgdbe2e-db is empty again/, 120_000);
       const m = /Safety backup: (\S+)/.exec(await notificationText(note));
       assert.ok(m, `safety backup in "${await notificationText(note)}"`);
-      const safety = m[1].replace(/\.$/, '');
+      const safety = m[1];
       assert.ok(fs.existsSync(safety), `${safety} exists`);
       assert.ok(path.resolve(safety).startsWith(st.backupDir + path.sep), `${safety} is in the backup folder`);
-      assert.equal(listBackups(st.backupDir).length, filesBefore.length + 1);
+      assert.equal(listBackups(st.backupDir).length, filesBefore.length + 1, 'one more file in the backup folder');
       assert.deepEqual(await tableCounts(), {}, 'chinook has no tables');
       const appAfter = await containerState(APP);
-      assert.ok(appAfter.running && appAfter.startedAt !== appBefore.startedAt, `${APP} was restarted`);
-      // the tree follows: chinook is small now, and the safety backup is one of its rows
-      await expand(page, 'chinook');
-      await waitRow(page, path.basename(safety), /sql\.gz/);
+      assert.ok(appAfter.running && appAfter.startedAt !== appBefore.startedAt, `${APP} was stopped and started`);
+      // the tree follows: the safety backup is one of chinook's backups now
+      await expand(page, chinookPath);
+      await waitRow(page, [...chinookPath, path.basename(safety)], /sql\.gz/);
       await clearNotifications(page);
     }, { needs: viewOk });
 
     await step(st, 'stop the database container: the tree follows Docker without a refresh; start it again', async () => {
       await docker(['stop', DB]);
-      await waitRow(page, DB, /exited/, 30_000);
-      await waitUntil('the databases of the stopped container to go', async () => (await row(page, 'chinook').count()) === 0, 10_000);
+      await waitRow(page, dbPath, /exited/, 30_000);
+      await waitUntil('the databases of the stopped container to go', async () => !(await findRow(page, chinookPath)), 10_000);
       await docker(['start', DB]);
-      await waitRow(page, DB, /PostgreSQL 17/, 60_000);
-      await waitRow(page, 'chinook', /\d+(\.\d)? (KB|MB)/, 30_000);
+      await waitRow(page, dbPath, /PostgreSQL 17/, 60_000);
+      await waitRow(page, chinookPath, /\d+(\.\d)? (KB|MB)/, 30_000);
     }, { needs: viewOk });
 
     // ---- a second window: Docker unreachable
@@ -468,6 +547,7 @@ async function main(): Promise<void> {
       st.server = await startCodeServer({
         entry, ...st.profile, workspace: st.workspace,
         env: { PG_DOCKER_BACKUP_DIR: st.backupDir, DOCKER_HOST: 'unix:///tmp/pgdbe2e-nonexistent.sock' },
+        settings: EDITOR_SETTINGS,
       });
       st.wb = await openWorkbench(st.server.url, st.workspace, { server: st.server, headless, viewport: VIEWPORT });
       const p = st.wb.page;

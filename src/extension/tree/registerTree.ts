@@ -21,7 +21,10 @@ export function registerTree(context: vscode.ExtensionContext, services: Service
   const folder = vscode.window.createTreeView('pgDockerBackup.backupFolder', { treeDataProvider: folderProvider, canSelectMany: true, showCollapseAll: true });
   const refresh = new RefreshManager(model, services, [containers as vscode.TreeView<unknown>, folder as vscode.TreeView<unknown>]);
   const updateMessages = () => {
-    containers.message = model.state === 'dockerUnreachable' || model.state === 'noContainers' ? model.problem : undefined;
+    // No containers.message for dockerUnreachable / noContainers: VS Code hides a view's welcome
+    // content (the explanation and its Retry / Open Settings / Start Demo Database buttons) while a
+    // message is set. The precise reason is in the log (model.load warns it).
+    containers.message = undefined;
     folder.description = model.backupDir;
   };
   context.subscriptions.push(containersProvider, folderProvider, containers, folder, refresh, model.onDidChange(updateMessages));
