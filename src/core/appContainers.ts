@@ -3,6 +3,22 @@ import type { DockerClient } from './dockerClient';
 import { errorMessage } from './errors';
 import { silentLogger, type Logger } from './logger';
 
+/**
+ * The running app containers to stop: those named by the user (`--stop` / `--restart`), else the
+ * discovered ones.
+ */
+export async function runningApps(docker: DockerClient, named: readonly string[] | undefined, discovered: readonly AppContainer[]): Promise<AppContainer[]> {
+  const apps = named
+    ? await Promise.all(
+        named.map(async (n) => {
+          const d = await docker.inspectContainer(n);
+          return { id: d.id, name: d.name, state: d.state };
+        }),
+      )
+    : discovered;
+  return apps.filter((a) => a.state === 'running');
+}
+
 export interface AppDowntime<T> {
   result: T;
   /** From the first stop request until every stopped container was started again. */

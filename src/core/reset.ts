@@ -1,4 +1,4 @@
-import { withAppsStopped } from './appContainers';
+import { runningApps, withAppsStopped } from './appContainers';
 import { backupDatabase, type BackupResult } from './backup';
 import { createDatabaseLikeSql, databaseProperties, dropDatabaseSql, runStatements, terminateAndWaitSql, allowConnectionsSql } from './databaseAdmin';
 import { requireRunning, type AppContainer, type DiscoveryOptions } from './discovery';
@@ -41,14 +41,7 @@ export async function planReset(docker: DockerClient, options: ResetOptions): Pr
   const info = databases.find((d) => d.name === database);
   if (!info) throw new PgBackupError('usage', `There is no database "${database}" in ${c.name}; it has: ${databases.map((d) => d.name).join(', ')}.`);
   if (database === maint) throw new PgBackupError('refused', `"${database}" is the maintenance database of ${c.name}; resetting it is not supported.`);
-  let apps = c.appContainers;
-  if (options.restart) {
-    apps = await Promise.all(options.restart.map(async (n) => {
-      const d = await docker.inspectContainer(n);
-      return { id: d.id, name: d.name, state: d.state };
-    }));
-  }
-  const restartContainers = apps.filter((a) => a.state === 'running');
+  const restartContainers = await runningApps(docker, options.restart, c.appContainers);
   const steps = [
     options.noSafetyBackup ? 'No safety backup (--no-safety-backup).' : `Back up "${database}" to ${options.dir} first (a way back).`,
     restartContainers.length ? `Stop ${restartContainers.map((a) => a.name).join(', ')}.` : 'No app container to stop.',

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { withAppsStopped } from './appContainers';
+import { runningApps, withAppsStopped } from './appContainers';
 import { PLAIN_DUMP_COMPLETE, inspectBackupFile, type BackupContent } from './backupFormat';
 import { describeBackup, type BackupEntry } from './backupStore';
 import {
@@ -138,16 +138,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   const dropAfter = sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name);
   const leftoverScratch = sides.filter((d) => d.side!.kind === 'restoring').map((d) => d.name);
 
-  let apps: AppContainer[];
-  if (options.stop) {
-    apps = await Promise.all(options.stop.map(async (n) => {
-      const d = await docker.inspectContainer(n);
-      return { id: d.id, name: d.name, state: d.state };
-    }));
-  } else {
-    apps = container.appContainers;
-  }
-  const stopContainers = apps.filter((a) => a.state === 'running');
+  const stopContainers = await runningApps(docker, options.stop, container.appContainers);
 
   const where = `${container.name}`;
   const steps = [

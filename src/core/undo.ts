@@ -1,4 +1,4 @@
-import { withAppsStopped } from './appContainers';
+import { runningApps, withAppsStopped } from './appContainers';
 import { allowConnectionsSql, runStatements, terminateAndWaitSql } from './databaseAdmin';
 import { findContainer, type AppContainer, type DiscoveryOptions } from './discovery';
 import type { DockerClient } from './dockerClient';
@@ -51,14 +51,7 @@ export async function planUndo(docker: DockerClient, options: UndoOptions): Prom
   }
   const previousDatabase = kept[0].name;
   const currentKeptAs = sideDatabaseName(database, 'before_restore', (options.now ?? (() => new Date()))());
-  let apps = c.appContainers;
-  if (options.stop) {
-    apps = await Promise.all(options.stop.map(async (n) => {
-      const d = await docker.inspectContainer(n);
-      return { id: d.id, name: d.name, state: d.state };
-    }));
-  }
-  const stopContainers = apps.filter((a) => a.state === 'running');
+  const stopContainers = await runningApps(docker, options.stop, c.appContainers);
   const steps = [
     stopContainers.length ? `Stop ${stopContainers.map((a) => a.name).join(', ')}.` : 'No app container to stop.',
     `End the sessions of "${database}", rename it to "${currentKeptAs}" and rename "${previousDatabase}" back to "${database}" (one transaction).`,

@@ -18,6 +18,7 @@ export class BackupModel implements vscode.Disposable {
   /** One line on why the containers are missing (Docker unreachable, …). */
   problem?: string;
   private loading?: Promise<void>;
+  private reloading?: Promise<void>;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 
@@ -30,7 +31,16 @@ export class BackupModel implements vscode.Disposable {
   }
 
   refresh(): Promise<void> {
-    if (this.loading) return this.loading;
+    // A load already running may have read Docker and the backup folder before the change this
+    // refresh is for (a command's new backup, a Docker event): load once more after it. Callers
+    // meanwhile share that one next load.
+    if (this.loading) {
+      this.reloading ??= this.loading.catch(() => undefined).then(() => {
+        this.reloading = undefined;
+        return this.refresh();
+      });
+      return this.reloading;
+    }
     this.loading = this.load().finally(() => {
       this.loading = undefined;
       this.changed.fire();

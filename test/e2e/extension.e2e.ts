@@ -120,13 +120,22 @@ async function removeContainers(): Promise<void> {
 // ------------------------------------------------------------------------------------------
 // the workbench
 
+function debug(msg: string): void {
+  if (process.env.E2E_DEBUG === '1') console.log(`    · ${msg}`);
+}
+
 function esc(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A view (pane) of the sidebar by its title. */
+function viewPane(page: Page, title: string): Locator {
+  return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header .title', { hasText: new RegExp(`^\\s*${esc(title)}\\s*$`, 'i') }) });
+}
+
 /** The "Containers" view of the Postgres Backups container. */
 function containersView(page: Page): Locator {
-  return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header .title', { hasText: /^\s*Containers\s*$/ }) });
+  return viewPane(page, 'Containers');
 }
 
 interface TreeRow {
@@ -143,8 +152,8 @@ interface TreeRow {
 /** The rendered rows of the Containers tree, in order, each with its path of labels. (Other
  *  Postgres containers of this machine are listed too, some with a `chinook` of their own: rows
  *  are always found by their path, never by a label alone.) */
-async function treeRows(page: Page): Promise<TreeRow[]> {
-  return containersView(page).evaluate((view) => {
+async function treeRows(page: Page, view = containersView(page)): Promise<TreeRow[]> {
+  return view.evaluate((view) => {
     const rows = [...view.querySelectorAll('.monaco-list-row')].map((r) => ({
       index: Number(r.getAttribute('data-index')),
       level: Number(r.getAttribute('aria-level')),
@@ -167,13 +176,33 @@ async function treeRows(page: Page): Promise<TreeRow[]> {
 const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const show = (p: string[]) => p.join(' › ');
 
-/** The row at this path of labels (from the top level), or undefined. */
+/** The row at this path of labels (from the top level), or undefined. When it is not rendered,
+ *  the top-level rows of other stacks are collapsed (they come and go while the test runs) and a
+ *  collapsed row on the way is expanded, so that the next try may find it. */
 async function findRow(page: Page, rowPath: string[]): Promise<TreeRow | undefined> {
-  return (await treeRows(page)).find((r) => samePath(r.path, rowPath));
+  const rows = await treeRows(page);
+  const found = rows.find((r) => samePath(r.path, rowPath));
+  if (!found) {
+    await collapseOthers(page, rows);
+    for (let n = rowPath.length - 1; n > 0; n--) {
+      const ancestor = rows.find((r) => samePath(r.path, rowPath.slice(0, n)));
+      if (!ancestor) continue;
+      if (ancestor.expanded === false) await twistie(page, ancestor);
+      break;
+    }
+  }
+  return found;
 }
 
-function rowLocator(page: Page, r: TreeRow): Locator {
-  return containersView(page).locator(`.monaco-list-row[data-index="${r.index}"]`);
+/** The row as rendered when `treeRows` saw it: the locator matches nothing once the tree has
+ *  re-rendered it elsewhere (then the caller's next try finds it again). */
+function rowLocator(page: Page, r: TreeRow, view = containersView(page)): Locator {
+  return view.locator(`.monaco-list-row[data-index="${r.index}"][aria-level="${r.level}"]`)
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${esc(r.label)}\\s*$`) }) });
+}
+
+async function twistie(page: Page, r: TreeRow, view = containersView(page)): Promise<void> {
+  await rowLocator(page, r, view).locator('.monaco-tl-twistie').click({ timeout: 1000 }).catch(() => undefined);
 }
 
 /** Waits until the row at `rowPath` is there and its text (label + description) matches. */
@@ -190,17 +219,42 @@ async function expand(page: Page, rowPath: string[], expanded = true, timeoutMs 
     const r = await findRow(page, rowPath);
     if (!r || r.expanded === undefined) return false;
     if (r.expanded === expanded) return true;
-    await rowLocator(page, r).locator('.monaco-tl-twistie').click({ timeout: 2000 });
+    await twistie(page, r);
     return false;
   }, timeoutMs, 250);
 }
 
 /** Collapses the top-level rows that are not ours (other stacks running on this machine), so
  *  that our rows stay in sight and the screenshots show only the e2e stack. */
-async function collapseOthers(page: Page): Promise<void> {
-  for (const r of await treeRows(page)) {
-    if (r.level === 1 && r.label !== PROJECT && r.expanded) await expand(page, [r.label], false).catch(() => undefined);
+async function collapseOthers(page: Page, rows?: TreeRow[]): Promise<void> {
+  for (const r of rows ?? (await treeRows(page))) {
+    if (r.level === 1 && r.label !== PROJECT && r.expanded) await twistie(page, r);
   }
+}
+
+/** Expands the folders along `folderPath` in the Backup Folder view. */
+async function expandFolder(page: Page, folderPath: string[]): Promise<void> {
+  const view = viewPane(page, 'Backup Folder');
+  for (let i = 1; i <= folderPath.length; i++) {
+    const p = folderPath.slice(0, i);
+    await waitUntil(`folder ${show(p)} to be expanded`, async () => {
+      const r = (await treeRows(page, view)).find((x) => samePath(x.path, p));
+      if (!r || r.expanded === undefined) return false;
+      if (r.expanded) return true;
+      await twistie(page, r, view);
+      return false;
+    }, 10_000, 200);
+  }
+}
+
+/** Expands or collapses a view pane of the sidebar by its title. */
+async function setPane(page: Page, title: string, expanded: boolean): Promise<void> {
+  const header = page.locator('.part.sidebar .pane-header').filter({ has: page.locator('.title', { hasText: new RegExp(`^\\s*${esc(title)}\\s*$`, 'i') }) });
+  await waitUntil(`the ${title} view to be ${expanded ? 'expanded' : 'collapsed'}`, async () => {
+    if ((await header.getAttribute('aria-expanded', { timeout: 2000 })) === String(expanded)) return true;
+    await header.locator('.title').click({ timeout: 2000 });
+    return false;
+  }, 10_000, 250);
 }
 
 /** Right-clicks the row at `rowPath` and picks `item` from its context menu. The tree re-renders
@@ -213,11 +267,15 @@ async function contextMenu(page: Page, rowPath: string[], item: string, timeoutM
     if (await menu.isVisible()) await page.keyboard.press('Escape');
     const r = await findRow(page, rowPath);
     if (!r) return false;
-    await rowLocator(page, r).click({ button: 'right', timeout: 3000 });
+    await rowLocator(page, r).click({ button: 'right', timeout: 2000 });
     await menuItem.waitFor({ state: 'visible', timeout: 3000 });
     const focused = (await treeRows(page)).filter((x) => x.focused);
-    if (focused.length !== 1 || !samePath(focused[0].path, rowPath)) return false;
+    if (focused.length !== 1 || !samePath(focused[0].path, rowPath)) {
+      debug(`context menu: the focused row is ${focused.map((f) => show(f.path)).join(', ') || 'none'}, not ${show(rowPath)}: again`);
+      return false;
+    }
     await menuItem.click({ timeout: 3000 });
+    debug(`context menu: clicked "${item}" of ${show(rowPath)}`);
     return true;
   }, timeoutMs, 300);
 }
@@ -342,6 +400,7 @@ async function saveFailure(st: State, name: string): Promise<void> {
     await page.screenshot({ path: path.join(st.failDir, `${slug}.png`) });
     const html = await page.locator('.part.sidebar').evaluate((el) => el.outerHTML).catch(() => '');
     fs.writeFileSync(path.join(st.failDir, `${slug}.sidebar.html`), html);
+    fs.writeFileSync(path.join(st.failDir, `${slug}.console.log`), st.wb!.consoleLines.join('\n'));
   }
   if (st.server) fs.writeFileSync(path.join(st.failDir, `${slug}.code-server.log`), st.server.logs());
   // the extension's output channel ("Postgres Backup") is a log file of the window
@@ -431,8 +490,8 @@ async function main(): Promise<void> {
     const viewOk = await step(st, 'open the view: compose project, container with its version, database with its size, the CLI backup', async () => {
       await clickActivityBar(page, 'Postgres Backups');
       await sidebarWidth(page, 560);
+      await setPane(page, 'Backup Folder', false); // the Containers view gets the whole height
       await waitRow(page, [PROJECT], /compose project/, 60_000);
-      await collapseOthers(page);
       await waitRow(page, dbPath, /PostgreSQL 17/);
       await waitRow(page, chinookPath, /\d+(\.\d)? (KB|MB)/);
       await waitRow(page, [PROJECT, DB, 'shop'], /(KB|MB)/);
@@ -455,8 +514,12 @@ async function main(): Promise<void> {
       await waitRow(page, [...chinookPath, st.paletteBackup], /just now .* sql\.gz/);
       await waitRow(page, [...chinookPath, st.cliBackup!], /sql\.gz/);
       await clearNotifications(page);
+      // the screenshot for the README: our stack, and the backup folder view with both files
       await collapseOthers(page);
+      await setPane(page, 'Backup Folder', true);
+      await expandFolder(page, [DB, 'chinook']);
       await sidebarShot(page, path.join(SHOTS, 'tree-view.png'));
+      await setPane(page, 'Backup Folder', false);
     }, { needs: viewOk });
 
     await step(st, 'restore from the context menu: the plan names the app, the content is back, the app runs again', async () => {

@@ -11,6 +11,17 @@ export const usage =
   'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--drop-previous] [--yes] [--json]\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
 
+/** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
+function showPlan(ctx: CliContext, plan: { steps: string[] }, values: { json?: boolean; 'dry-run'?: boolean }): boolean {
+  if (values['dry-run']) {
+    if (values.json) writeJson(ctx, { dryRun: true, plan });
+    else ctx.stdout.write(`Plan (nothing done, --dry-run):\n  ${plan.steps.join('\n  ')}\n`);
+    return true;
+  }
+  if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
+  return false;
+}
+
 export async function restoreCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
@@ -32,12 +43,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     const container = values.to ?? positionals[0];
     if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
     const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
-    if (values['dry-run']) {
-      if (values.json) writeJson(ctx, { dryRun: true, plan });
-      else ctx.stdout.write(`Plan (nothing done, --dry-run):\n  ${plan.steps.join('\n  ')}\n`);
-      return EXIT_OK;
-    }
-    if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
+    if (showPlan(ctx, plan, values)) return EXIT_OK;
     const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
     await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: c.protected ? plan.database : undefined });
     const r = await undoRestore(docker, plan, common);
@@ -54,12 +60,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     dropPrevious: values['drop-previous'],
     ...common,
   });
-  if (values['dry-run']) {
-    if (values.json) writeJson(ctx, { dryRun: true, plan });
-    else ctx.stdout.write(`Plan (nothing done, --dry-run):\n  ${plan.steps.join('\n  ')}\n`);
-    return EXIT_OK;
-  }
-  if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
+  if (showPlan(ctx, plan, values)) return EXIT_OK;
   const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
   await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: c.protected ? plan.database : undefined });
   const r = await executeRestore(docker, plan, common);
