@@ -99,8 +99,10 @@ async function containerState(name: string): Promise<{ running: boolean; started
 }
 
 async function waitForPostgres(): Promise<void> {
-  await waitUntil(`${DB} to finish initdb`, async () => /PostgreSQL init process complete|Skipping initialization/.test(
-    (await docker(['logs', DB], { check: false })).stdout + (await docker(['logs', DB], { check: false })).stderr), 90_000, 250);
+  await waitUntil(`${DB} to finish initdb`, async () => {
+    const logs = await docker(['logs', DB], { check: false });
+    return /PostgreSQL init process complete|Skipping initialization/.test(logs.stdout + logs.stderr);
+  }, 90_000, 250);
   await waitUntil(`${DB} to accept connections`, async () => (await docker(['exec', DB, 'pg_isready', '-q', '-h', '/var/run/postgresql'], { check: false })).code === 0, 60_000, 250);
 }
 
@@ -274,7 +276,14 @@ async function contextMenu(page: Page, rowPath: string[], item: string, timeoutM
       debug(`context menu: the focused row is ${focused.map((f) => show(f.path)).join(', ') || 'none'}, not ${show(rowPath)}: again`);
       return false;
     }
-    await menuItem.click({ timeout: 3000 });
+    // A menu item listens for the click only from 100 ms after the menu appeared (so that the
+    // right-click's own mouseup does not pick an item): click until the menu closes, checking
+    // before each click, so that a click that was taken is never repeated.
+    await waitUntil(`"${item}" to take the click`, async () => {
+      if (!(await menu.isVisible())) return true;
+      await menuItem.click({ timeout: 1000 });
+      return false;
+    }, 5000, 150);
     debug(`context menu: clicked "${item}" of ${show(rowPath)}`);
     return true;
   }, timeoutMs, 300);
@@ -336,14 +345,51 @@ async function sidebarWidth(page: Page, width: number): Promise<void> {
   await waitUntil(`sidebar ${width} px wide`, async () => Math.abs((await sidebar.boundingBox())!.width - width) < 8, 5000);
 }
 
-/** Screenshot of the activity bar and the sidebar (what the README shows). */
-async function sidebarShot(page: Page, file: string): Promise<void> {
-  await page.mouse.move(VIEWPORT.width - 5, VIEWPORT.height / 2); // no hover highlight or tooltip
+/** Drags the sash above the `title` pane (its top edge) to about `y`. */
+async function moveSashAbove(page: Page, title: string, y: number): Promise<void> {
+  const pane = viewPane(page, title);
+  const box = (await pane.boundingBox())!;
+  if (Math.abs(box.y - y) < 4) return;
+  const sashes = page.locator('.part.sidebar .monaco-sash.horizontal');
+  let sash: { x: number; y: number; width: number; height: number } | undefined;
+  for (let i = 0; i < (await sashes.count()); i++) {
+    const b = await sashes.nth(i).boundingBox();
+    if (b && Math.abs(b.y + b.height / 2 - box.y) < 6) sash = b;
+  }
+  if (!sash) throw new Error(`no sash above the ${title} view`);
+  const x = sash.x + sash.width / 2;
+  const from = sash.y + sash.height / 2;
+  await page.mouse.move(x, from);
+  await page.mouse.down();
+  await page.mouse.move(x, (from + y) / 2, { steps: 4 });
+  await page.mouse.move(x, y, { steps: 4 });
+  await page.mouse.up();
+  // views keep a minimum height: closer is what matters
+  await waitUntil(`the ${title} view to move towards y=${y}`, async () => Math.abs((await pane.boundingBox())!.y - y) < Math.abs(box.y - y) - 4, 5000);
+}
+
+/** The bottom edge (page y) of the last rendered row of a view. */
+async function lastRowBottom(page: Page, title: string): Promise<number> {
+  const rows = viewPane(page, title).locator('.monaco-list-row');
+  let bottom = 0;
+  for (let i = 0; i < (await rows.count()); i++) {
+    const b = await rows.nth(i).boundingBox();
+    if (b) bottom = Math.max(bottom, b.y + b.height);
+  }
+  return bottom;
+}
+
+/** Screenshot of the activity bar and the sidebar, below the title bar, down to `bottom` (default:
+ *  the sidebar's bottom): what the README shows. */
+async function sidebarShot(page: Page, file: string, bottom?: number): Promise<void> {
+  // no focus outline, hover highlight or tooltip in the picture
+  await page.locator('.part.editor').click({ position: { x: 200, y: 200 } });
+  await page.mouse.move(VIEWPORT.width - 5, VIEWPORT.height / 2);
   await page.locator('.monaco-hover, .workbench-hover').first().waitFor({ state: 'hidden', timeout: 3000 }).catch(() => undefined);
-  const bar = (await page.locator('.part.activitybar').boundingBox())!;
   const side = (await page.locator('.part.sidebar').boundingBox())!;
+  const end = Math.min(bottom ?? side.y + side.height, side.y + side.height);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  await page.screenshot({ path: file, clip: { x: 0, y: 0, width: Math.round(side.x + side.width), height: Math.round(bar.y + bar.height) } });
+  await page.screenshot({ path: file, clip: { x: 0, y: side.y, width: Math.round(side.x + side.width), height: Math.round(end - side.y) } });
   console.log(`  screenshot ${path.relative(projectRoot, file)}`);
 }
 
@@ -359,6 +405,9 @@ interface State {
   server?: CodeServer;
   wb?: Workbench;
   original?: Record<string, number>;
+  /** "PostgreSQL 17" for the image's server */
+  version?: RegExp;
+  logDirs: string[];
   cliBackup?: string;
   paletteBackup?: string;
 }
@@ -416,15 +465,17 @@ async function setupDocker(st: State): Promise<void> {
   await removeContainers(); // leftovers of an interrupted run
   dockerCleaned = false;
   await docker(['network', 'create', NETWORK]);
-  await docker(['run', '-d', '--name', DB, '--network', NETWORK, '--network-alias', 'db',
+  await docker(['run', '-d', '--pull', 'never', '--name', DB, '--network', NETWORK, '--network-alias', 'db',
     '--label', `com.docker.compose.project=${PROJECT}`, '--label', 'com.docker.compose.service=db',
     '-e', `POSTGRES_USER=${USER}`, '-e', `POSTGRES_PASSWORD=${PASSWORD}`, '-e', 'POSTGRES_DB=shop', IMAGE]);
   await waitForPostgres();
   await docker(['exec', '-i', '-e', `PGPASSWORD=${PASSWORD}`, DB, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', USER, '-d', 'postgres'], { stdinFile: CHINOOK });
+  const major = Math.floor(Number(await psql('postgres', 'SHOW server_version_num')) / 10000);
+  st.version = new RegExp(`PostgreSQL ${major}\\b`);
   st.original = await tableCounts();
   assert.equal(st.original.playlist_track, 8715, 'Chinook loaded');
   // the app: holds a session on chinook until it is stopped (and ends at once on SIGTERM)
-  await docker(['run', '-d', '--name', APP, '--network', NETWORK,
+  await docker(['run', '-d', '--pull', 'never', '--name', APP, '--network', NETWORK,
     '--label', 'pg-docker-backup.enable=false', '--label', `com.docker.compose.project=${PROJECT}`, '--label', 'com.docker.compose.service=app',
     '-e', `PGPASSWORD=${PASSWORD}`, '-e', 'PGAPPNAME=e2eshop-app',
     '--entrypoint', 'sh', IMAGE, '-c',
@@ -461,6 +512,7 @@ async function main(): Promise<void> {
     profile: makeProfile(path.join(root, 'profile')),
     workspace: path.join(root, PROJECT),
     backupDir: path.join(root, 'backups'),
+    logDirs: [],
   };
   fs.mkdirSync(st.workspace, { recursive: true });
   fs.mkdirSync(st.backupDir, { recursive: true });
@@ -479,6 +531,7 @@ async function main(): Promise<void> {
         env: { PG_DOCKER_BACKUP_DIR: st.backupDir },
         settings: EDITOR_SETTINGS,
       });
+      st.logDirs.push(st.server.logDir);
       st.wb = await openWorkbench(st.server.url, st.workspace, { server: st.server, headless, viewport: VIEWPORT });
       await dockerReady;
       if (setupError) throw setupError;
@@ -492,7 +545,7 @@ async function main(): Promise<void> {
       await sidebarWidth(page, 560);
       await setPane(page, 'Backup Folder', false); // the Containers view gets the whole height
       await waitRow(page, [PROJECT], /compose project/, 60_000);
-      await waitRow(page, dbPath, /PostgreSQL 17/);
+      await waitRow(page, dbPath, st.version!);
       await waitRow(page, chinookPath, /\d+(\.\d)? (KB|MB)/);
       await waitRow(page, [PROJECT, DB, 'shop'], /(KB|MB)/);
       assert.ok(!(await treeRows(page)).some((r) => r.label === APP), `${APP} (pg-docker-backup.enable=false) is not listed`);
@@ -514,11 +567,25 @@ async function main(): Promise<void> {
       await waitRow(page, [...chinookPath, st.paletteBackup], /just now .* sql\.gz/);
       await waitRow(page, [...chinookPath, st.cliBackup!], /sql\.gz/);
       await clearNotifications(page);
-      // the screenshot for the README: our stack, and the backup folder view with both files
-      await collapseOthers(page);
+      // the screenshot for the README: our stack expanded (other stacks of this machine collapsed),
+      // and the Backup Folder view with both files
       await setPane(page, 'Backup Folder', true);
       await expandFolder(page, [DB, 'chinook']);
-      await sidebarShot(page, path.join(SHOTS, 'tree-view.png'));
+      const shot = path.join(SHOTS, 'tree-view.png');
+      const ours = [[PROJECT], dbPath, chinookPath, [...chinookPath, st.paletteBackup], [...chinookPath, st.cliBackup!], [PROJECT, DB, 'shop']];
+      const tidy = async () => {
+        const rows = await treeRows(page);
+        return ours.every((p) => rows.some((r) => samePath(r.path, p))) && rows.every((r) => r.level > 1 || r.label === PROJECT || !r.expanded);
+      };
+      await waitUntil('a tidy tree for the screenshot', async () => {
+        await collapseOthers(page);
+        for (const p of ours) await findRow(page, p);
+        if (!(await tidy())) return false;
+        // compact: the Backup Folder view right below our last row, the picture ends below its rows
+        await moveSashAbove(page, 'Backup Folder', (await lastRowBottom(page, 'Containers')) + 14);
+        await sidebarShot(page, shot, (await lastRowBottom(page, 'Backup Folder')) + 14);
+        return tidy(); // nothing changed while it was taken
+      }, 30_000, 300);
       await setPane(page, 'Backup Folder', false);
     }, { needs: viewOk });
 
@@ -588,7 +655,7 @@ async function main(): Promise<void> {
       assert.ok(appAfter.running && appAfter.startedAt !== appBefore.startedAt, `${APP} was stopped and started`);
       // the tree follows: the safety backup is one of chinook's backups now
       await expand(page, chinookPath);
-      await waitRow(page, [...chinookPath, path.basename(safety)], /sql\.gz/);
+      await waitRow(page, [...chinookPath, path.basename(safety)], /custom|sql/);
       await clearNotifications(page);
     }, { needs: viewOk });
 
@@ -597,7 +664,7 @@ async function main(): Promise<void> {
       await waitRow(page, dbPath, /exited/, 30_000);
       await waitUntil('the databases of the stopped container to go', async () => !(await findRow(page, chinookPath)), 10_000);
       await docker(['start', DB]);
-      await waitRow(page, dbPath, /PostgreSQL 17/, 60_000);
+      await waitRow(page, dbPath, st.version!, 60_000);
       await waitRow(page, chinookPath, /\d+(\.\d)? (KB|MB)/, 30_000);
     }, { needs: viewOk });
 
@@ -612,6 +679,7 @@ async function main(): Promise<void> {
         env: { PG_DOCKER_BACKUP_DIR: st.backupDir, DOCKER_HOST: 'unix:///tmp/pgdbe2e-nonexistent.sock' },
         settings: EDITOR_SETTINGS,
       });
+      st.logDirs.push(st.server.logDir);
       st.wb = await openWorkbench(st.server.url, st.workspace, { server: st.server, headless, viewport: VIEWPORT });
       const p = st.wb.page;
       await clickActivityBar(p, 'Postgres Backups');
@@ -622,7 +690,10 @@ async function main(): Promise<void> {
         await welcome.locator('.monaco-button', { hasText: new RegExp(`^\\s*${b}\\s*$`) }).waitFor({ state: 'visible', timeout: 5000 });
       }
       assert.equal(await containersView(p).locator('.monaco-list-row').count(), 0, 'no container rows');
-      await sidebarShot(p, path.join(SHOTS, 'welcome-docker-unreachable.png'));
+      const folderRow = viewPane(p, 'Backup Folder').locator('.monaco-list-row').first();
+      await folderRow.waitFor({ state: 'visible', timeout: 10_000 });
+      const b = (await folderRow.boundingBox())!;
+      await sidebarShot(p, path.join(SHOTS, 'welcome-docker-unreachable.png'), b.y + b.height + 12);
     }, { needs: setupOk });
   } finally {
     await st.wb?.browser.close().catch(() => undefined);
@@ -630,6 +701,7 @@ async function main(): Promise<void> {
     if (!KEEP) {
       await removeContainers();
       fs.rmSync(root, { recursive: true, force: true });
+      if (!failed) for (const d of st.logDirs) fs.rmSync(d, { recursive: true, force: true });
     } else {
       console.log(`E2E_KEEP=1: left ${DB}, ${APP}, ${NETWORK} and ${root}`);
     }
