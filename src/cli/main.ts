@@ -33,8 +33,9 @@ container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT
 function stderrLogger(stderr: NodeJS.WritableStream, level: string | undefined): Logger {
   const order = ['trace', 'debug', 'info', 'warn', 'error'];
   const min = order.indexOf(level ?? 'warn');
+  const started = Date.now();
   const at = (l: string) => (m: string) => {
-    if (order.indexOf(l) >= (min < 0 ? 3 : min)) stderr.write(`[${l}] ${m}\n`);
+    if (order.indexOf(l) >= (min < 0 ? 3 : min)) stderr.write(`[${l} +${Date.now() - started}ms] ${m}\n`);
   };
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -1,7 +1,7 @@
 import type { ContainerDetails, ContainerSummary, DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage } from './errors';
 import { silentLogger, type Logger } from './logger';
-import { maintenanceDatabase, serverInfoAndDatabases, type DatabaseInfo, type PgTarget, type ServerInfo } from './postgres';
+import { serverOverview, type DatabaseInfo, type PgTarget, type ServerInfo } from './postgres';
 
 export const LABEL_ENABLE = 'pg-docker-backup.enable';
 export const LABEL_STOP_DURING_RESTORE = 'pg-docker-backup.stop-during-restore';
@@ -172,8 +172,7 @@ async function describe(
   };
   if (running && options.withDatabases !== false) {
     try {
-      const db = await maintenanceDatabase(docker, pg.target, options.signal);
-      const info = await serverInfoAndDatabases(docker, pg.target, db, options.signal);
+      const info = await serverOverview(docker, pg.target, options.signal);
       pg.server = info.server;
       pg.databases = info.databases;
     } catch (e) {

@@ -5,7 +5,7 @@ import { requireRunning, type AppContainer, type DiscoveryOptions } from './disc
 import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
 import { silentLogger, type Logger } from './logger';
-import { maintenanceDatabase, serverInfoAndDatabases } from './postgres';
+import { serverInfoAndDatabases, serverOverview } from './postgres';
 import { ProgressReporter, type ProgressListener } from './progress';
 
 export interface ResetOptions {
@@ -36,8 +36,7 @@ export interface ResetPlan {
 export async function planReset(docker: DockerClient, options: ResetOptions): Promise<ResetPlan> {
   const c = await requireRunning(docker, options.container, { ...options.discovery, logger: options.logger });
   const database = options.database ?? c.defaultDatabase;
-  const maint = await maintenanceDatabase(docker, c.target, options.signal);
-  const { databases } = await serverInfoAndDatabases(docker, c.target, maint, options.signal);
+  const { maintenanceDb: maint, databases } = await serverOverview(docker, c.target, options.signal);
   const info = databases.find((d) => d.name === database);
   if (!info) throw new PgBackupError('usage', `There is no database "${database}" in ${c.name}; it has: ${databases.map((d) => d.name).join(', ')}.`);
   if (database === maint) throw new PgBackupError('refused', `"${database}" is the maintenance database of ${c.name}; resetting it is not supported.`);
@@ -87,8 +86,7 @@ export async function resetDatabase(
   }
   throwIfAborted(options.signal, 'The reset');
   const c = await requireRunning(docker, plan.container.id, { ...options.discovery, logger: log });
-  const maint = await maintenanceDatabase(docker, c.target, options.signal);
-  const { server } = await serverInfoAndDatabases(docker, c.target, maint, options.signal);
+  const { maintenanceDb: maint, server } = await serverOverview(docker, c.target, options.signal);
   const props = await databaseProperties(docker, c.target, maint, plan.database, options.signal);
   const outcome = await withAppsStopped(
     docker,

@@ -18,7 +18,7 @@ import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { parseSideDatabaseName, sideDatabaseName } from './naming';
-import { clientEnv, dbConninfo, maintenanceDatabase, serverInfoAndDatabases, type ServerInfo } from './postgres';
+import { clientEnv, dbConninfo, serverInfoAndDatabases, serverOverview, type ServerInfo } from './postgres';
 import { ProgressReporter, formatBytes, formatDuration, type ProgressListener } from './progress';
 import { quoteIdent } from './sql';
 
@@ -43,6 +43,8 @@ export interface RestorePlan {
   backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'>;
   container: { id: string; name: string };
   server: ServerInfo;
+  /** The database the plan connects to for cluster-level work (`postgres`, or `template1`). */
+  maintenanceDatabase: string;
   database: string;
   liveExists: boolean;
   scratchDatabase: string;
@@ -112,8 +114,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   if (!database) {
     throw new PgBackupError('usage', `${entry.fileName} does not say which database it belongs to: name the target database (CLI: --database DB).`);
   }
-  const maint = await maintenanceDatabase(docker, container.target, options.signal);
-  const { server, databases } = await serverInfoAndDatabases(docker, container.target, maint, options.signal);
+  const { maintenanceDb, server, databases } = await serverOverview(docker, container.target, options.signal);
   const dumpMajor = content.pgDumpMajor ?? (entry.pgDumpVersion ? Number.parseInt(entry.pgDumpVersion, 10) : undefined);
   if (dumpMajor !== undefined && dumpMajor > server.major) {
     throw new PgBackupError(
@@ -172,6 +173,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
     },
     container: { id: container.id, name: container.name },
     server,
+    maintenanceDatabase: maintenanceDb,
     database,
     liveExists,
     scratchDatabase,
@@ -253,9 +255,9 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
   const progress = new ProgressReporter(options.onProgress);
   const signal = options.signal;
   const started = Date.now();
-  const container = await findContainer(docker, plan.container.id, { ...options.discovery, withDatabases: false, logger: log });
+  const container = await findContainer(docker, plan.container.id, { ...options.discovery, withDatabases: false, withApps: false, logger: log });
   const target = container.target;
-  const maint = await maintenanceDatabase(docker, target, signal);
+  const maint = plan.maintenanceDatabase;
   const major = plan.server.major;
   const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
   const dropScratch = async () => {
@@ -356,20 +358,32 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
       throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed at the swap; nothing was changed: ${untouched} and the scratch database was dropped. ${errorMessage(e)}`, { cause: e });
     }
   };
-  const outcome = await withAppsStopped(docker, plan.stopContainers, swap, { logger: log, onStep: (m) => progress.step('swap', m) });
-  warnings.push(...outcome.startFailures.map((f) => `Could not start ${f}`));
-
-  // 4. Tidy up: databases kept by earlier restores, and this one's previous database with --drop-previous.
+  // 4. Tidy up once the swap is done, while the app containers start: databases kept by earlier
+  // restores, and this one's previous database with --drop-previous.
   const toDrop = [...plan.dropAfter, ...(plan.dropPrevious && plan.previousDatabase ? [plan.previousDatabase] : [])];
   const dropped: string[] = [];
-  for (const name of toDrop) {
-    try {
-      await runStatements(docker, target, maint, [dropDatabaseSql(name, major)], `dropping ${name}`);
-      dropped.push(name);
-    } catch (e) {
-      warnings.push(`Could not drop ${name}: ${errorMessage(e)}`);
+  let tidying: Promise<void> = Promise.resolve();
+  const tidyUp = async () => {
+    for (const name of toDrop) {
+      try {
+        await runStatements(docker, target, maint, [dropDatabaseSql(name, major)], `dropping ${name}`);
+        dropped.push(name);
+      } catch (e) {
+        warnings.push(`Could not drop ${name}: ${errorMessage(e)}`);
+      }
     }
-  }
+  };
+  const outcome = await withAppsStopped(
+    docker,
+    plan.stopContainers,
+    async () => {
+      await swap();
+      tidying = tidyUp();
+    },
+    { logger: log, onStep: (m) => progress.step('swap', m) },
+  );
+  await tidying;
+  warnings.push(...outcome.startFailures.map((f) => `Could not start ${f}`));
   const durationMs = Date.now() - started;
   const keptPrevious = plan.previousDatabase && !plan.dropPrevious ? plan.previousDatabase : undefined;
   log.info(`restore of ${plan.backup.fileName} into ${plan.container.name}/${plan.database} done in ${formatDuration(durationMs)} (apps down ${formatDuration(outcome.downtimeMs)})`);

@@ -5,7 +5,7 @@ import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { parseSideDatabaseName, sideDatabaseName } from './naming';
-import { maintenanceDatabase, serverInfoAndDatabases } from './postgres';
+import { maintenanceDatabase, serverInfoAndDatabases, serverOverview } from './postgres';
 import { ProgressReporter, type ProgressListener } from './progress';
 import { quoteIdent } from './sql';
 
@@ -37,8 +37,7 @@ export async function planUndo(docker: DockerClient, options: UndoOptions): Prom
   const c = await findContainer(docker, options.container, { ...options.discovery, withDatabases: false, logger: options.logger });
   if (!c.running) throw new PgBackupError('refused', `Container ${c.name} is not running (it is ${c.state}): start it with \`docker start ${c.name}\` and try again.`);
   const database = options.database ?? c.defaultDatabase;
-  const maint = await maintenanceDatabase(docker, c.target, options.signal);
-  const { databases } = await serverInfoAndDatabases(docker, c.target, maint, options.signal);
+  const { maintenanceDb: maint, databases } = await serverOverview(docker, c.target, options.signal);
   const kept = databases
     .map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) }))
     .filter((d) => d.side?.kind === 'before_restore')
