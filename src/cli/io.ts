@@ -1,5 +1,5 @@
 import * as readline from 'node:readline/promises';
-import { PgBackupError, errorMessage, isPgBackupError } from '../core/errors';
+import { PgBackupError, isPgBackupError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { formatBytes, formatDuration, type Progress } from '../core/progress';
 
@@ -66,8 +66,4 @@ export async function confirm(ctx: CliContext, question: string, opts: { yes: bo
   } finally {
     rl.close();
   }
-}
-
-export function describeError(e: unknown): string {
-  return errorMessage(e);
 }

@@ -190,11 +190,6 @@ export async function serverOverview(
   }
 }
 
-export async function databaseExists(docker: DockerClient, target: PgTarget, maintenanceDb: string, name: string, signal?: AbortSignal): Promise<boolean> {
-  const out = await runSql(docker, target, maintenanceDb, `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(name)}`, 'looking up a database', signal);
-  return out.trim() === '1';
-}
-
 /** `pg_dump --version` → `17.2` (major 17). */
 export async function clientVersion(docker: DockerClient, target: PgTarget, program: 'pg_dump' | 'pg_restore' | 'psql'): Promise<{ version: string; major: number }> {
   const r = await runClient(docker, target, [program, '--version'], `asking ${program} for its version`);
