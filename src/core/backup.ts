@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BackupManifest } from './backupStore';
 import { findContainer, type DiscoveryOptions, type PgContainer } from './discovery';
 import type { DockerClient } from './dockerClient';
-import { PgBackupError, errorMessage, throwIfAborted } from './errors';
+import { PgBackupError, errorMessage, isPgBackupError } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { backupFileName, encodePathSegment, MANIFEST_SUFFIX, PARTIAL_SUFFIX, type BackupFormat } from './naming';
 import { clientError, clientEnv, clientVersion, dbConninfo, queryJson, serverOverview, type PgTarget } from './postgres';
@@ -135,18 +135,19 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   }
   const target = container.target;
   const database = options.database ?? container.defaultDatabase;
-  const [{ server, databases }, dumpVersion] = await Promise.all([serverOverview(docker, target, signal), clientVersion(docker, target, 'pg_dump')]);
-  const dbInfo = databases.find((d) => d.name === database);
-  if (!dbInfo) {
-    throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${databases.map((d) => d.name).join(', ') || 'none'}.`);
-  }
-  throwIfAborted(signal, 'The backup');
-  const exact = dbInfo.sizeBytes >= 0 && dbInfo.sizeBytes <= (options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES);
-  // Counted while the dump runs (same data unless something writes meanwhile; the manifest says when).
-  const counting = tableRowCounts(docker, target, database, exact, signal).then((all) =>
-    all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? [])),
-  );
-  counting.catch(() => undefined);
+  // pg_dump starts at once; what the manifest needs besides the bytes (versions, row counts) is asked
+  // for while it runs. Row counts see the same data unless something writes meanwhile.
+  const facts = Promise.all([serverOverview(docker, target, signal), clientVersion(docker, target, 'pg_dump')]).then(async ([overview, dumpVersion]) => {
+    const dbInfo = overview.databases.find((d) => d.name === database);
+    if (!dbInfo) {
+      throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${overview.databases.map((d) => d.name).join(', ') || 'none'}.`);
+    }
+    const exact = dbInfo.sizeBytes >= 0 && dbInfo.sizeBytes <= (options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES);
+    const all = await tableRowCounts(docker, target, database, exact, signal);
+    const tables = all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
+    return { server: overview.server, dumpVersion, exact, tables };
+  });
+  facts.catch(() => undefined);
 
   const dir = path.join(options.dir, encodePathSegment(container.name), encodePathSegment(database));
   try {
@@ -159,7 +160,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   const partial = finalPath + PARTIAL_SUFFIX;
   const argv = pgDumpArgv(target, database, { format, compressionLevel: level, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner });
   log.info(`backup ${container.name}/${database} → ${finalPath}`);
-  progress.step('dump', `Dumping ${database} from ${container.name} (${format}, ${formatBytes(Math.max(0, dbInfo.sizeBytes))} in the database)`);
+  progress.step('dump', `Dumping ${database} from ${container.name} (${format})`);
 
   const started = Date.now();
   try {
@@ -177,9 +178,15 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       what: 'The backup',
     });
     await toDisk;
+    const settled = await facts.then(
+      (f) => ({ f, e: undefined }),
+      (e: unknown) => ({ f: undefined, e }),
+    );
+    if (isPgBackupError(settled.e, 'usage')) throw settled.e; // no such database: say which there are
     if (result.exitCode !== 0) throw clientError(target, 'pg_dump', result, `Backing up ${database}`);
     if (counter.bytes === 0) throw new PgBackupError('failed', `pg_dump wrote nothing for ${database} in ${container.name}.`, { detail: result.stderr });
-    const tables = await counting;
+    if (!settled.f) throw settled.e;
+    const { server, dumpVersion, exact, tables } = settled.f;
     await fs.rename(partial, finalPath);
     const durationMs = Date.now() - started;
     progress.bytes(counter.bytes, undefined, started, true);
@@ -223,7 +230,9 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     };
   } catch (e) {
     await removeQuietly(partial);
-    log.warn(`backup of ${container.name}/${database} failed; removed ${partial}: ${errorMessage(e)}`);
+    // folders made for this backup go again when they stay empty (e.g. a database name mistyped)
+    await fs.rmdir(dir).then(() => fs.rmdir(path.dirname(dir))).catch(() => undefined);
+    log.info(`backup of ${container.name}/${database} failed; removed ${partial}: ${errorMessage(e)}`);
     throw diskError(e, dir) ?? e;
   }
 }

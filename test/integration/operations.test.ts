@@ -88,6 +88,10 @@ describe('reset, terminate and the errors a user meets', function () {
     const nope = await cli(['backup', 'no-such-container-xyz', '--dir', dir]);
     assert.equal(nope.code, 2);
     assert.match(nope.stderr, /There is no container named no-such-container-xyz/);
+    const noDb = await cli(['backup', pg.name, '--database', 'nope', '--dir', dir]);
+    assert.equal(noDb.code, 2);
+    assert.match(noDb.stderr, /There is no database "nope" in \S+; it has: .*chinook/);
+    await assert.rejects(fs.access(path.join(dir, pg.name, 'nope')), 'no folder is left for a database that does not exist');
   });
 
   it('a wrong password names the problem and the way out; the password never reaches the log', async function () {
@@ -174,6 +178,5 @@ describe('reset, terminate and the errors a user meets', function () {
     assert.ok(found.server.major >= 15);
     assert.ok(!JSON.stringify(r.json).includes(pg.password), 'no password in the output');
     assert.ok(!(await databases(pg)).some((d) => d.includes('__restoring_')));
-    void path;
   });
 });
