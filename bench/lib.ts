@@ -139,8 +139,9 @@ const CLK_TCK = 100;
 
 function machineBusyS(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal
-  const busy = f[0] + f[1] + f[2] + f[5] + f[6];
+  // user nice system idle iowait irq softirq steal: interrupts are not charged to any process and mostly
+  // serve the measured work (socket and disk I/O), so they are left out, like the kernel threads below
+  const busy = f[0] + f[1] + f[2];
   return busy / CLK_TCK;
 }
 
@@ -154,13 +155,16 @@ function procCpuS(pid: number): number {
   }
 }
 
+/** Processes with one of these names, and kernel threads (writeback, journalling: the measured work's disk I/O). */
 function pidsNamed(names: RegExp): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const comm = readFileSync(`/proc/${d}/comm`, 'utf8').trim();
-      if (names.test(comm)) out.push(Number(d));
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (names.test(comm) || ppid === 2 || d === '2') out.push(Number(d));
     } catch {
       /* gone */
     }
@@ -189,8 +193,8 @@ function cgroupCpuS(containerId: string): number | undefined {
 export interface CpuSnapshot {
   machine: number;
   container?: number;
-  daemons: number;
-  daemonPids: number[];
+  /** CPU seconds per daemon/kernel-thread pid. */
+  daemons: Map<number, number>;
 }
 
 /** Containers' cgroup ids by name, resolved once. */
@@ -204,13 +208,13 @@ export async function containerId(name: string): Promise<string> {
   return id;
 }
 
+const DAEMONS = /^(dockerd|containerd|containerd-shim.*|docker-proxy)$/;
+
 export function cpuSnapshot(containerIdFull: string): CpuSnapshot {
-  const daemonPids = pidsNamed(/^(dockerd|containerd|containerd-shim.*|docker-proxy)$/);
   return {
     machine: machineBusyS(),
     container: cgroupCpuS(containerIdFull),
-    daemons: daemonPids.reduce((a, p) => a + procCpuS(p), 0),
-    daemonPids,
+    daemons: new Map(pidsNamed(DAEMONS).map((p) => [p, procCpuS(p)])),
   };
 }
 
@@ -220,7 +224,7 @@ export interface CpuUse {
   containerS?: number;
   daemonsS: number;
   hostProcessS?: number;
-  /** Busy time not explained by the measured work: other load on the machine. */
+  /** Busy time not explained by the measured work (container, host process tree, Docker daemons, kernel threads). */
   otherS?: number;
 }
 
@@ -228,7 +232,13 @@ export function cpuUse(before: CpuSnapshot, containerIdFull: string, hostProcess
   const machineS = machineBusyS() - before.machine;
   const c = cgroupCpuS(containerIdFull);
   const containerS = c !== undefined && before.container !== undefined ? c - before.container : undefined;
-  const daemonsS = before.daemonPids.reduce((a, p) => a + procCpuS(p), 0) - before.daemons;
+  // pids that exited meanwhile are left out; new ones (an exec's shim) count from zero
+  let daemonsS = 0;
+  for (const p of pidsNamed(DAEMONS)) {
+    const now = procCpuS(p);
+    const was = before.daemons.get(p) ?? 0;
+    if (now >= was) daemonsS += now - was;
+  }
   const otherS = containerS !== undefined && hostProcessS !== undefined ? Math.max(0, machineS - containerS - daemonsS - hostProcessS) : undefined;
   return { machineS, containerS, daemonsS, hostProcessS, otherS };
 }
