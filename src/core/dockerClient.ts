@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { DockerDemuxer, TailBuffer } from './dockerStream';
@@ -349,18 +349,13 @@ export function createDockerClient(options: ConnectOptions = {}): DockerClient {
     async logs(container, { tail = 500, follow = false, signal }) {
       const docker = await get();
       const raw = (await docker.getContainer(container).logs({ stdout: true, stderr: true, tail, follow: follow as true, timestamps: false })) as unknown;
+      // Docker answers a non-following request with one buffer, a following one with a stream.
+      const stream = Buffer.isBuffer(raw) ? Readable.from([raw]) : (raw as Readable);
       const out = new PassThrough();
-      if (Buffer.isBuffer(raw)) {
-        const demux = new DockerDemuxer((c) => out.write(c));
-        demux.on('data', (c: Buffer) => out.write(c));
-        demux.end(raw, () => out.end());
-        return out;
-      }
-      const stream = raw as Readable;
       const demux = new DockerDemuxer((c) => out.write(c));
       signal?.addEventListener('abort', () => stream.destroy(), { once: true });
       stream.pipe(demux).on('data', (c: Buffer) => out.write(c));
-      stream.on('end', () => out.end());
+      demux.on('end', () => out.end());
       stream.on('close', () => out.end());
       return out;
     },

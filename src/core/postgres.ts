@@ -116,17 +116,6 @@ export async function queryJson<T>(
   }
 }
 
-/** Database connected to for cluster-level work: `postgres`, or `template1` where there is none. */
-export async function maintenanceDatabase(docker: DockerClient, target: PgTarget, signal?: AbortSignal): Promise<string> {
-  try {
-    await runSql(docker, target, 'postgres', 'SELECT 1', 'connecting', signal);
-    return 'postgres';
-  } catch (e) {
-    if (e instanceof PgBackupError && /database "postgres" does not exist/.test(e.detail ?? '')) return 'template1';
-    throw e;
-  }
-}
-
 export interface ServerInfo {
   version: string;
   versionNum: number;

@@ -5,7 +5,7 @@ import { requireRunning, type AppContainer, type DiscoveryOptions } from './disc
 import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
 import { silentLogger, type Logger } from './logger';
-import { serverInfoAndDatabases, serverOverview } from './postgres';
+import { serverOverview } from './postgres';
 import { ProgressReporter, type ProgressListener } from './progress';
 
 export interface ResetOptions {
@@ -85,7 +85,7 @@ export async function resetDatabase(
     }
   }
   throwIfAborted(options.signal, 'The reset');
-  const c = await requireRunning(docker, plan.container.id, { ...options.discovery, logger: log });
+  const c = await requireRunning(docker, plan.container.id, { ...options.discovery, withApps: false, logger: log });
   const { maintenanceDb: maint, server } = await serverOverview(docker, c.target, options.signal);
   const props = await databaseProperties(docker, c.target, maint, plan.database, options.signal);
   const outcome = await withAppsStopped(

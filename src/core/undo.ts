@@ -5,7 +5,7 @@ import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { parseSideDatabaseName, sideDatabaseName } from './naming';
-import { maintenanceDatabase, serverInfoAndDatabases, serverOverview } from './postgres';
+import { serverInfoAndDatabases, serverOverview } from './postgres';
 import { ProgressReporter, type ProgressListener } from './progress';
 import { quoteIdent } from './sql';
 
@@ -28,6 +28,8 @@ export interface UndoPlan {
   previousDatabase: string;
   /** Where the current (restored) database goes, so the undo can itself be undone. */
   currentKeptAs: string;
+  /** The database the plan connects to for cluster-level work (`postgres`, or `template1`). */
+  maintenanceDatabase: string;
   stopContainers: AppContainer[];
   steps: string[];
 }
@@ -57,14 +59,14 @@ export async function planUndo(docker: DockerClient, options: UndoOptions): Prom
     stopContainers.length ? `Start ${stopContainers.map((a) => a.name).join(', ')} again.` : '',
     `"${currentKeptAs}" is kept, so this undo can be undone the same way.`,
   ].filter(Boolean);
-  return { container: { id: c.id, name: c.name }, database, previousDatabase, currentKeptAs, stopContainers, steps };
+  return { container: { id: c.id, name: c.name }, database, previousDatabase, currentKeptAs, maintenanceDatabase: maint, stopContainers, steps };
 }
 
 export async function undoRestore(docker: DockerClient, plan: UndoPlan, options: Pick<UndoOptions, 'signal' | 'onProgress' | 'logger' | 'discovery'> = {}): Promise<{ plan: UndoPlan; downtimeMs: number; warnings: string[] }> {
   const log = options.logger ?? silentLogger;
   const progress = new ProgressReporter(options.onProgress);
-  const c = await findContainer(docker, plan.container.id, { ...options.discovery, withDatabases: false, logger: log });
-  const maint = await maintenanceDatabase(docker, c.target, options.signal);
+  const c = await findContainer(docker, plan.container.id, { ...options.discovery, withDatabases: false, withApps: false, logger: log });
+  const maint = plan.maintenanceDatabase;
   const { database, previousDatabase, currentKeptAs } = plan;
   const outcome = await withAppsStopped(
     docker,
