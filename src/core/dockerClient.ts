@@ -280,13 +280,24 @@ export function createDockerClient(options: ConnectOptions = {}): DockerClient {
           // closes its stdin, and the input error is what gets reported. A process that exits early
           // (psql stopping on the first error) closes the socket under the writer; that is not an input
           // error, and its exit code and stderr tell what happened.
+          // The input may have failed (or closed early) before this point, e.g. a small damaged file
+          // read and rejected while the exec was being created: then no 'error' event comes any more,
+          // and piping it would leave the process waiting on stdin forever.
           const input = opts.stdin;
-          input.once('error', (e) => {
-            inputError = e;
+          const fail = (e: Error) => {
+            inputError ??= e;
             socket.destroy();
-          });
-          input.pipe(socket as unknown as Writable);
-          socket.on('error', () => input.unpipe());
+          };
+          if (input.errored) fail(input.errored);
+          else if (input.destroyed && !input.readableEnded) fail(new Error('the input closed before its end'));
+          else {
+            input.once('error', fail);
+            input.once('close', () => {
+              if (!input.readableEnded) fail(input.errored ?? new Error('the input closed before its end'));
+            });
+            input.pipe(socket as unknown as Writable);
+            socket.on('error', () => input.unpipe());
+          }
         }
         await output;
       } catch (e) {

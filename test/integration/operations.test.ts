@@ -107,6 +107,18 @@ describe('reset, terminate and the errors a user meets', function () {
     assert.match(right.stderr, /PGPASSWORD=\*\*\*/);
   });
 
+  it('an input that failed before the process started stops it instead of leaving it waiting on stdin', async function () {
+    this.timeout(30000);
+    const { PassThrough } = await import('node:stream');
+    const failed = new PassThrough();
+    failed.on('error', () => undefined);
+    failed.destroy(new Error('unexpected end of file'));
+    await assert.rejects(docker().exec(pg.name, ['cat'], { stdin: failed }), /unexpected end of file/);
+    const closed = new PassThrough();
+    closed.destroy();
+    await assert.rejects(docker().exec(pg.name, ['cat'], { stdin: closed }), /closed before its end/);
+  });
+
   it('Docker unreachable: one error naming the endpoint tried and how to fix it', async function () {
     const r = await cli(['containers'], { DOCKER_HOST: 'unix:///tmp/pgdbt-no-docker.sock' });
     assert.equal(r.code, 1);
