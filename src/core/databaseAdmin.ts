@@ -25,14 +25,9 @@ export interface DatabaseProperties {
   acl?: { grantee?: string; privilege: string; grantable: boolean }[];
 }
 
-export async function databaseProperties(
-  docker: DockerClient,
-  target: PgTarget,
-  maintenanceDb: string,
-  name: string,
-  signal?: AbortSignal,
-): Promise<DatabaseProperties | undefined> {
-  const sql = `SELECT json_build_object(
+/** A query returning one JSON value describing database `name` (null when there is none); see `parseDatabaseProperties`. */
+export function databasePropertiesSql(name: string): string {
+  return `SELECT json_build_object(
       'row', to_jsonb(d) - 'datacl',
       'owner', pg_get_userbyid(d.datdba),
       'encoding', pg_encoding_to_char(d.encoding),
@@ -44,6 +39,21 @@ export async function databaseProperties(
                    'grantee', CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END,
                    'privilege', a.privilege_type, 'grantable', a.is_grantable)), '[]') FROM aclexplode(d.datacl) a) END)
     FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = ${quoteLiteral(name)}`;
+}
+
+export async function databaseProperties(
+  docker: DockerClient,
+  target: PgTarget,
+  maintenanceDb: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<DatabaseProperties | undefined> {
+  const r = await queryJson<unknown>(docker, target, maintenanceDb, databasePropertiesSql(name), `reading the properties of database ${name}`, signal);
+  return parseDatabaseProperties(name, r);
+}
+
+/** The answer of `databasePropertiesSql(name)`, parsed; undefined when there is no such database. */
+export function parseDatabaseProperties(name: string, answer: unknown): DatabaseProperties | undefined {
   type Row = {
     row: Record<string, unknown>;
     owner: string;
@@ -53,7 +63,7 @@ export async function databaseProperties(
     settings: { role: string | null; config: string[] }[] | null;
     acl: { grantee: string | null; privilege: string; grantable: boolean }[] | null;
   };
-  const r = await queryJson<Row | null>(docker, target, maintenanceDb, sql, `reading the properties of database ${name}`, signal);
+  const r = answer as Row | null | undefined;
   if (!r) return undefined;
   const row = r.row;
   const str = (k: string) => (typeof row[k] === 'string' && row[k] !== '' ? (row[k] as string) : undefined);

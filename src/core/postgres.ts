@@ -135,12 +135,19 @@ export interface DatabaseInfo {
   connections: number;
 }
 
+/** More JSON values asked for in the same round trip: name → SQL expression (e.g. a scalar subquery). */
+export type ExtraQueries = Record<string, string>;
+
 export async function serverInfoAndDatabases(
   docker: DockerClient,
   target: PgTarget,
   database: string,
   signal?: AbortSignal,
-): Promise<{ server: ServerInfo; databases: DatabaseInfo[] }> {
+  extra: ExtraQueries = {},
+): Promise<{ server: ServerInfo; databases: DatabaseInfo[]; extra: Record<string, unknown> }> {
+  const extraSql = Object.entries(extra)
+    .map(([k, expr]) => `,\n    ${quoteLiteral(k)}, ${expr}`)
+    .join('');
   const sql = `SELECT json_build_object(
     'version', current_setting('server_version'),
     'versionNum', current_setting('server_version_num')::int,
@@ -150,8 +157,8 @@ export async function serverInfoAndDatabases(
         'owner', pg_get_userbyid(d.datdba),
         'allowConnections', d.datallowconn,
         'connections', (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()))
-      ORDER BY d.datname), '[]') FROM pg_database d WHERE NOT d.datistemplate))`;
-  const r = await queryJson<{ version: string; versionNum: number; databases: DatabaseInfo[] }>(
+      ORDER BY d.datname), '[]') FROM pg_database d WHERE NOT d.datistemplate)${extraSql})`;
+  const r = await queryJson<{ version: string; versionNum: number; databases: DatabaseInfo[] } & Record<string, unknown>>(
     docker,
     target,
     database,
@@ -159,7 +166,11 @@ export async function serverInfoAndDatabases(
     'reading the server version and databases',
     signal,
   );
-  return { server: { version: r.version, versionNum: r.versionNum, major: majorOf(r.versionNum) }, databases: r.databases };
+  return {
+    server: { version: r.version, versionNum: r.versionNum, major: majorOf(r.versionNum) },
+    databases: r.databases,
+    extra: Object.fromEntries(Object.keys(extra).map((k) => [k, r[k]])),
+  };
 }
 
 /**
@@ -170,12 +181,13 @@ export async function serverOverview(
   docker: DockerClient,
   target: PgTarget,
   signal?: AbortSignal,
-): Promise<{ maintenanceDb: string; server: ServerInfo; databases: DatabaseInfo[] }> {
+  extra?: ExtraQueries,
+): Promise<{ maintenanceDb: string; server: ServerInfo; databases: DatabaseInfo[]; extra: Record<string, unknown> }> {
   try {
-    return { maintenanceDb: 'postgres', ...(await serverInfoAndDatabases(docker, target, 'postgres', signal)) };
+    return { maintenanceDb: 'postgres', ...(await serverInfoAndDatabases(docker, target, 'postgres', signal, extra)) };
   } catch (e) {
     if (!(e instanceof PgBackupError && /database "postgres" does not exist/.test(e.detail ?? ''))) throw e;
-    return { maintenanceDb: 'template1', ...(await serverInfoAndDatabases(docker, target, 'template1', signal)) };
+    return { maintenanceDb: 'template1', ...(await serverInfoAndDatabases(docker, target, 'template1', signal, extra)) };
   }
 }
 

@@ -24,7 +24,8 @@ export interface ResetOptions {
 }
 
 export interface ResetPlan {
-  container: { id: string; name: string };
+  /** `protected`: a production-like container (label or setting): confirmations ask to type the database name. */
+  container: { id: string; name: string; protected: boolean };
   database: string;
   owner: string;
   sizeBytes: number;
@@ -48,7 +49,7 @@ export async function planReset(docker: DockerClient, options: ResetOptions): Pr
     restartContainers.length ? `Start ${restartContainers.map((a) => a.name).join(', ')} again (their migrations run).` : '',
   ].filter(Boolean);
   return {
-    container: { id: c.id, name: c.name },
+    container: { id: c.id, name: c.name, protected: c.protected },
     database,
     owner: info.owner,
     sizeBytes: info.sizeBytes,

@@ -2,14 +2,16 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { runningApps, withAppsStopped } from './appContainers';
+import { flushContainerFilesystem, runningApps, withAppsStopped } from './appContainers';
 import { PLAIN_DUMP_COMPLETE, inspectBackupFile, type BackupContent } from './backupFormat';
 import { describeBackup, type BackupEntry } from './backupStore';
 import {
   allowConnectionsSql,
   createDatabaseLikeSql,
-  databaseProperties,
+  databasePropertiesSql,
   dropDatabaseSql,
+  parseDatabaseProperties,
+  type DatabaseProperties,
   runStatements,
   terminateAndWaitSql,
 } from './databaseAdmin';
@@ -41,12 +43,15 @@ export interface RestoreOptions {
 
 export interface RestorePlan {
   backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'>;
-  container: { id: string; name: string };
+  /** `protected`: a production-like container (label or setting): confirmations ask to type the database name. */
+  container: { id: string; name: string; protected: boolean };
   server: ServerInfo;
   /** The database the plan connects to for cluster-level work (`postgres`, or `template1`). */
   maintenanceDatabase: string;
   database: string;
   liveExists: boolean;
+  /** How the live database was made (owner, encoding, collation, settings…), copied to the scratch one. */
+  liveProperties?: DatabaseProperties;
   scratchDatabase: string;
   /** Where the live database goes; undefined when there is no live database. */
   previousDatabase?: string;
@@ -114,7 +119,8 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   if (!database) {
     throw new PgBackupError('usage', `${entry.fileName} does not say which database it belongs to: name the target database (CLI: --database DB).`);
   }
-  const { maintenanceDb, server, databases } = await serverOverview(docker, container.target, options.signal);
+  // The live database's properties come in the same round trip as the overview (null when there is none).
+  const { maintenanceDb, server, databases, extra } = await serverOverview(docker, container.target, options.signal, { live: `(${databasePropertiesSql(database)})` });
   const dumpMajor = content.pgDumpMajor ?? (entry.pgDumpVersion ? Number.parseInt(entry.pgDumpVersion, 10) : undefined);
   if (dumpMajor !== undefined && dumpMajor > server.major) {
     throw new PgBackupError(
@@ -139,6 +145,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   const dropAfter = sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name);
   const leftoverScratch = sides.filter((d) => d.side!.kind === 'restoring').map((d) => d.name);
 
+  const liveProperties = liveExists ? parseDatabaseProperties(database, extra.live) : undefined;
   const stopContainers = await runningApps(docker, options.stop, container.appContainers);
 
   const where = `${container.name}`;
@@ -171,11 +178,12 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
       database: entry.database,
       created: entry.created,
     },
-    container: { id: container.id, name: container.name },
+    container: { id: container.id, name: container.name, protected: container.protected },
     server,
     maintenanceDatabase: maintenanceDb,
     database,
     liveExists,
+    liveProperties,
     scratchDatabase,
     previousDatabase,
     stopContainers,
@@ -272,8 +280,7 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
   // 1. Scratch database, made like the live one.
   throwIfAborted(signal, 'The restore');
   progress.step('prepare', `Creating "${plan.scratchDatabase}"`);
-  const props = plan.liveExists ? await databaseProperties(docker, target, maint, plan.database, signal) : undefined;
-  await runStatements(docker, target, maint, createDatabaseLikeSql(props, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
+  await runStatements(docker, target, maint, createDatabaseLikeSql(plan.liveProperties, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
   // pg_dump -t leaves out the tables' schemas; a partial backup brings them along in its manifest.
   const schemas = [...new Set(plan.partialSchemas)].filter((s) => s !== 'public');
   if (schemas.length) {
@@ -310,6 +317,11 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
       throw new PgBackupError('failed', `pg_restore reported an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });
     }
     progress.bytes(plan.backup.sizeBytes, plan.backup.sizeBytes, restoreStart, true);
+    if (plan.stopContainers.length) {
+      // Written now, while the apps still run, rather than inside their downtime (docker stop waits for it).
+      progress.step('restore', 'Flushing the restored database to disk');
+      await flushContainerFilesystem(docker, target.container, { signal, logger: log });
+    }
     throwIfAborted(signal, 'The restore');
   } catch (e) {
     await dropScratch();

@@ -22,7 +22,8 @@ export interface UndoOptions {
 }
 
 export interface UndoPlan {
-  container: { id: string; name: string };
+  /** `protected`: a production-like container (label or setting): confirmations ask to type the database name. */
+  container: { id: string; name: string; protected: boolean };
   database: string;
   /** The database kept by the last restore, swapped back in. */
   previousDatabase: string;
@@ -59,7 +60,7 @@ export async function planUndo(docker: DockerClient, options: UndoOptions): Prom
     stopContainers.length ? `Start ${stopContainers.map((a) => a.name).join(', ')} again.` : '',
     `"${currentKeptAs}" is kept, so this undo can be undone the same way.`,
   ].filter(Boolean);
-  return { container: { id: c.id, name: c.name }, database, previousDatabase, currentKeptAs, maintenanceDatabase: maint, stopContainers, steps };
+  return { container: { id: c.id, name: c.name, protected: c.protected }, database, previousDatabase, currentKeptAs, maintenanceDatabase: maint, stopContainers, steps };
 }
 
 export async function undoRestore(docker: DockerClient, plan: UndoPlan, options: Pick<UndoOptions, 'signal' | 'onProgress' | 'logger' | 'discovery'> = {}): Promise<{ plan: UndoPlan; downtimeMs: number; warnings: string[] }> {

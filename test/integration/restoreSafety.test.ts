@@ -88,6 +88,17 @@ describe('restore is safe by default (live database, app container, held connect
     await waitFor('the app to reconnect', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'demo-app' AND datname = 'chinook'`)).trim() === '1');
   });
 
+  it('the restored database is made like the live one: owner, per-database settings, comment', async function () {
+    await sql(pg, 'postgres', `CREATE ROLE "shop owner"; ALTER DATABASE chinook OWNER TO "shop owner"; ALTER DATABASE chinook SET work_mem = '7MB'; COMMENT ON DATABASE chinook IS 'the shop; don''t drop'`);
+    const describe = `SELECT pg_get_userbyid(d.datdba) || ' | ' || coalesce((SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0), '') || ' | ' || shobj_description(d.oid, 'pg_database') FROM pg_database d WHERE datname = 'chinook'`;
+    const before = (await sql(pg, 'postgres', describe)).trim();
+    assert.equal(before, `shop owner | work_mem=7MB | the shop; don't drop`);
+    const r = await cli(['restore', good.sql, '--yes', '--drop-previous']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await sql(pg, 'postgres', describe)).trim(), before, 'the restored database has the live one’s owner, settings and comment');
+    await assertNothingChanged();
+  });
+
   it('undo swaps the previous database back, and the undo can itself be undone', async function () {
     await sql(pg, 'chinook', 'DELETE FROM invoice_line; DELETE FROM invoice');
     const broken = await fingerprint(pg, 'chinook');

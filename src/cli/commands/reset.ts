@@ -1,5 +1,4 @@
 import { parse } from '../args';
-import { findContainer } from '../../core/discovery';
 import { planReset, resetDatabase } from '../../core/reset';
 import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
@@ -33,10 +32,9 @@ export async function resetCommand(ctx: CliContext, args: string[]): Promise<num
   };
   const plan = await planReset(docker, options);
   if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
-  const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
   await confirm(ctx, `Reset "${plan.database}" in ${plan.container.name}? All its data is deleted${plan.safetyBackup ? ' (a safety backup is taken first)' : ' and there is NO safety backup'}.`, {
     yes: !!values.yes,
-    typeToConfirm: c.protected ? plan.database : undefined,
+    typeToConfirm: plan.container.protected ? plan.database : undefined,
   });
   const r = await resetDatabase(docker, plan, options);
   if (values.json) writeJson(ctx, { reset: true, container: plan.container.name, database: plan.database, safetyBackup: r.safetyBackup?.path ?? null, downtimeMs: r.downtimeMs, warnings: r.warnings });

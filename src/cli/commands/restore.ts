@@ -1,5 +1,4 @@
 import { parse } from '../args';
-import { findContainer } from '../../core/discovery';
 import { PgBackupError } from '../../core/errors';
 import { formatDuration } from '../../core/progress';
 import { executeRestore, planRestore } from '../../core/restore';
@@ -44,8 +43,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
     const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
     if (showPlan(ctx, plan, values)) return EXIT_OK;
-    const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
-    await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: c.protected ? plan.database : undefined });
+    await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
     const r = await undoRestore(docker, plan, common);
     if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings });
     else say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
@@ -61,8 +59,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     ...common,
   });
   if (showPlan(ctx, plan, values)) return EXIT_OK;
-  const c = await findContainer(docker, plan.container.id, { ...discovery, withDatabases: false });
-  await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: c.protected ? plan.database : undefined });
+  await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
   const r = await executeRestore(docker, plan, common);
   if (values.json) {
     writeJson(ctx, {

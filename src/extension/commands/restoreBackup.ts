@@ -31,7 +31,7 @@ export const restoreBackupCommand: CommandHandler = async ({ services, model }, 
     });
     const ok = await confirmModal(`Restore ${backup.fileName} into "${plan.database}" in ${plan.container.name}?`, plan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n'), 'Restore');
     if (!ok) return;
-    if (model.containerByName(plan.container.name)?.protected && !(await confirmTyped(plan.container.name, plan.database, 'restore over it'))) return;
+    if (plan.container.protected && !(await confirmTyped(plan.container.name, plan.database, 'restore over it'))) return;
     const r = await runWithProgress(`Restoring ${backup.fileName} into ${plan.database}`, (signal, onProgress) =>
       executeRestore(services.docker, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }),
     );

@@ -28,7 +28,7 @@ export const undoRestoreCommand: CommandHandler = async ({ services, model }, no
   try {
     const plan = await planUndo(services.docker, { container, database, logger: services.logger, discovery: services.discovery() });
     if (!(await confirmModal(`Undo the last restore of "${plan.database}" in ${plan.container.name}?`, plan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n'), 'Undo Restore'))) return;
-    if (model.containerByName(plan.container.name)?.protected && !(await confirmTyped(plan.container.name, plan.database, 'undo the restore'))) return;
+    if (plan.container.protected && !(await confirmTyped(plan.container.name, plan.database, 'undo the restore'))) return;
     await runWithProgress(`Undoing the restore of ${plan.database}`, (signal, onProgress) => undoRestore(services.docker, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }));
     await model.refresh();
     void vscode.window.showInformationMessage(`"${plan.database}" is back as it was before the restore; the restored one is kept as "${plan.currentKeptAs}".`);
