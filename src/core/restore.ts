@@ -276,6 +276,9 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
     }
   };
   log.info(`restore plan:\n  ${plan.steps.join('\n  ')}`);
+  // Dropped once the swap is done: databases kept by earlier restores, and this one's previous database
+  // with --drop-previous.
+  const toDrop = [...plan.dropAfter, ...(plan.dropPrevious && plan.previousDatabase ? [plan.previousDatabase] : [])];
 
   // 1. Scratch database, made like the live one.
   throwIfAborted(signal, 'The restore');
@@ -318,8 +321,10 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
     }
     progress.bytes(plan.backup.sizeBytes, plan.backup.sizeBytes, restoreStart, true);
     if (plan.stopContainers.length) {
-      // Written now, while the apps still run, rather than inside their downtime (docker stop waits for it).
-      progress.step('restore', 'Flushing the restored database to disk');
+      // The restore left hundreds of MB unwritten in the page cache. Write them now, while the apps still
+      // run: `docker stop` (its overlay unmount syncs the filesystem) would otherwise wait for them inside
+      // the apps' downtime. (A CHECKPOINT here measured 0.35 s slower than `sync` and needs a superuser.)
+      progress.step('restore', 'Writing the restored database to disk');
       await flushContainerFilesystem(docker, target.container, { signal, logger: log });
     }
     throwIfAborted(signal, 'The restore');
@@ -370,9 +375,7 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
       throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed at the swap; nothing was changed: ${untouched} and the scratch database was dropped. ${errorMessage(e)}`, { cause: e });
     }
   };
-  // 4. Tidy up once the swap is done, while the app containers start: databases kept by earlier
-  // restores, and this one's previous database with --drop-previous.
-  const toDrop = [...plan.dropAfter, ...(plan.dropPrevious && plan.previousDatabase ? [plan.previousDatabase] : [])];
+  // 4. Tidy up once the swap is done, while the app containers start (see toDrop).
   const dropped: string[] = [];
   let tidying: Promise<void> = Promise.resolve();
   const tidyUp = async () => {
