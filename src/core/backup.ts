@@ -9,7 +9,7 @@ import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, isPgBackupError } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { backupFileName, encodePathSegment, MANIFEST_SUFFIX, PARTIAL_SUFFIX, type BackupFormat } from './naming';
-import { clientError, clientEnv, clientVersion, dbConninfo, queryJson, serverOverview, type PgTarget } from './postgres';
+import { argvSecrets, clientError, clientEnv, clientVersion, dbConninfo, queryJson, serverOverview, type PgTarget } from './postgres';
 import { HashingCounter, ProgressReporter, formatBytes, type ProgressListener } from './progress';
 import { tableMatchesPatterns } from './sql';
 
@@ -172,7 +172,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     toDisk.catch(() => undefined); // awaited below; the exec sees the failure through `entry`
     const result = await docker.exec(target.container, argv, {
       env: clientEnv(target),
-      secrets: target.password ? [target.password] : [],
+      secrets: argvSecrets(target),
       stdout: entry,
       signal,
       what: 'The backup',

@@ -23,6 +23,15 @@ export function clientEnv(target: PgTarget): Record<string, string> {
 }
 
 /**
+ * The values to hide in a logged argv for this target (passwords never travel in argv; this is a second
+ * guard). A password equal to the user name is left out: the user name is printed in plans and messages
+ * anyway, and hiding it would turn every logged command of a `postgres`/`postgres` dev setup into `-U '***'`.
+ */
+export function argvSecrets(target: PgTarget): string[] {
+  return target.password && target.password !== target.user ? [target.password] : [];
+}
+
+/**
  * A database name as a libpq connection string for `-d`: client programs treat a `-d` value that
  * contains `=` or starts with `postgresql://` as a connection string, so a plain name is never safe.
  */
@@ -78,7 +87,7 @@ export async function runClient(
   const result = await docker.exec(target.container, argv, {
     ...options,
     env: clientEnv(target),
-    secrets: target.password ? [target.password] : [],
+    secrets: argvSecrets(target),
     what: options.what ?? doing,
   });
   if (result.exitCode !== 0) throw clientError(target, argv[0], result, doing);

@@ -20,7 +20,7 @@ import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from './errors';
 import { silentLogger, type Logger } from './logger';
 import { parseSideDatabaseName, sideDatabaseName } from './naming';
-import { clientEnv, dbConninfo, serverInfoAndDatabases, serverOverview, type ServerInfo } from './postgres';
+import { argvSecrets, clientEnv, dbConninfo, serverInfoAndDatabases, serverOverview, type ServerInfo } from './postgres';
 import { ProgressReporter, formatBytes, formatDuration, type ProgressListener } from './progress';
 import { quoteIdent } from './sql';
 
@@ -302,7 +302,7 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
     const result = await docker
       .exec(target.container, argv, {
         env: clientEnv(target),
-        secrets: target.password ? [target.password] : [],
+        secrets: argvSecrets(target),
         stdin: input.stream,
         stdout: new Writable({ write: (_c, _e, cb) => cb() }),
         signal,

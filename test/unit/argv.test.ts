@@ -3,6 +3,7 @@ import { pgDumpArgv, validateCompressionLevel } from '../../src/core/backup';
 import { createDatabaseLikeSql, terminateAndWaitSql } from '../../src/core/databaseAdmin';
 import { failingStatement, restoreArgv } from '../../src/core/restore';
 import { formatArgv, redact, redactEnv } from '../../src/core/logger';
+import { argvSecrets, psqlArgv } from '../../src/core/postgres';
 
 describe('argv and statement building', () => {
   it('builds pg_dump argv for both formats with filters, strict names and no owner', () => {
@@ -84,5 +85,13 @@ describe('argv and statement building', () => {
     assert.equal(formatArgv(['psql', '-c', "SELECT 'p$ss'"], ['p$ss']), "psql -c 'SELECT '\\''***'\\'''");
     assert.deepEqual(redactEnv(['PGPASSWORD=x', 'PGAPPNAME=a', 'AWS_SECRET_ACCESS_KEY=y']), ['PGPASSWORD=***', 'PGAPPNAME=a', 'AWS_SECRET_ACCESS_KEY=***']);
     assert.equal(redact('password is hunter2', ['hunter2']), 'password is ***');
+  });
+
+  it('hides a target’s password in logged argv, except when it is the user name (printed anyway)', () => {
+    const target = { container: 'db', containerName: 'db', user: 'postgres' };
+    assert.deepEqual(argvSecrets({ ...target, password: 's3cr$t pw' }), ['s3cr$t pw']);
+    assert.deepEqual(argvSecrets({ ...target, password: 'postgres' }), []);
+    assert.deepEqual(argvSecrets(target), []);
+    assert.equal(formatArgv(psqlArgv({ ...target, password: 'postgres' }, 'postgres', 'SELECT 1'), argvSecrets({ ...target, password: 'postgres' })), "psql -X -q -A -t -w -v ON_ERROR_STOP=1 -U postgres -d 'dbname='\\''postgres'\\''' -c 'SELECT 1'");
   });
 });
