@@ -42,7 +42,14 @@ export async function startDemoStack(docker: DockerClient, options: DemoOptions)
       const stream = await raw.pull(options.image);
       await new Promise<void>((resolve, reject) => raw.modem.followProgress(stream, (err: unknown) => (err ? reject(err) : resolve())));
     } catch (e) {
-      throw new PgBackupError('failed', `The demo needs the image ${options.image}, which is not here and cannot be pulled (${errorMessage(e)}). Pull it, or set pgDockerBackup.demoImage to a Postgres image you have.`);
+      const local = await raw
+        .listImages()
+        .then((images) => images.flatMap((i) => i.RepoTags ?? []).filter((t) => /postgres|postgis|timescale|pgvector/i.test(t) && t !== '<none>:<none>'))
+        .catch(() => [] as string[]);
+      const suggestion = local.length
+        ? `Set pgDockerBackup.demoImage (CLI: --image) to one of the Postgres images here: ${local.slice(0, 5).join(', ')}.`
+        : 'Pull it, or set pgDockerBackup.demoImage (CLI: --image) to a Postgres image you have.';
+      throw new PgBackupError('failed', `The demo needs the image ${options.image}, which is not here and cannot be pulled (${errorMessage(e)}). ${suggestion}`);
     }
   }
   await raw.createNetwork({ Name: DEMO_NETWORK, Driver: 'bridge' }).catch((e: { statusCode?: number }) => {
