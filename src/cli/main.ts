@@ -89,6 +89,16 @@ export function main(): void {
   });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Node exits with code 0 when nothing is left to wait on, even with the command still unfinished (a
+  // stream that stalled for good): that must never pass for success.
+  let finished = false;
+  process.on('beforeExit', () => {
+    if (finished) return;
+    process.stderr.write(
+      'error: internal error: the command stopped before it finished. Nothing after the last message was done; a restore may have left a database named *__restoring_* (drop it). Run it again with PG_DOCKER_BACKUP_LOG=debug and report the output.\n',
+    );
+    process.exit(EXIT_FAILED);
+  });
   runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -97,11 +107,13 @@ export function main(): void {
     signal: controller.signal,
   }).then(
     (code) => {
+      finished = true;
       process.exitCode = code;
       // Docker's keep-alive sockets must not hold the process open.
       setImmediate(() => process.exit(code));
     },
     (e) => {
+      finished = true;
       process.stderr.write(`error: ${errorMessage(e)}\n`);
       process.exit(EXIT_FAILED);
     },

@@ -52,7 +52,8 @@ export async function startDemoStack(docker: DockerClient, options: DemoOptions)
       throw new PgBackupError('failed', `The demo needs the image ${options.image}, which is not here and cannot be pulled (${errorMessage(e)}). ${suggestion}`);
     }
   }
-  await raw.createNetwork({ Name: DEMO_NETWORK, Driver: 'bridge' }).catch((e: { statusCode?: number }) => {
+  // CheckDuplicate: Docker before 25 otherwise creates a second network of the same name on every run.
+  await raw.createNetwork({ Name: DEMO_NETWORK, Driver: 'bridge', CheckDuplicate: true }).catch((e: { statusCode?: number }) => {
     if (e.statusCode !== 409) throw e;
   });
   const labels = (service: string) => ({
@@ -89,9 +90,13 @@ export async function startDemoStack(docker: DockerClient, options: DemoOptions)
   if (has.stdout.trim() !== 't') {
     step('Loading the Chinook sample');
     const input = new PassThrough();
-    const feeding = pipeline(createReadStream(options.chinookGz), zlib.createGunzip(), input);
+    const source = createReadStream(options.chinookGz);
+    const feeding = pipeline(source, zlib.createGunzip(), input);
+    feeding.catch(() => undefined);
     const r = await docker.exec(DEMO_DB, ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', USER, '-d', 'postgres'], { stdin: input, env: { PGPASSWORD: PASSWORD } });
-    await feeding;
+    // psql stopping at an error leaves the rest unread: end the feed rather than wait for it forever.
+    if (r.exitCode !== 0) source.destroy();
+    else await feeding;
     if (r.exitCode !== 0) throw new PgBackupError('failed', `Loading the Chinook sample failed: ${r.stderr.split('\n').find((l) => l.includes('ERROR')) ?? r.stderr.slice(-300)}`);
   }
   if (!(await docker.inspectContainer(DEMO_APP).catch(() => undefined))) {

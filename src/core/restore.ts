@@ -212,8 +212,13 @@ class PlainDumpCompleteness extends Transform {
   }
 }
 
-/** Reads the backup, counting file bytes for progress, decompressing and checking as needed. */
-function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: AbortSignal): { stream: Readable; done: Promise<void> } {
+/**
+ * Reads the backup, counting file bytes for progress, decompressing and checking as needed. `done` settles
+ * when the whole file went through, or with the input's own error (a damaged gzip, a cut-off dump). Once
+ * the process reading it has exited, call `stop()`: a process that quit early (psql at its first error)
+ * leaves the rest unread, and nothing would ever settle `done` (Node would then exit as if all was well).
+ */
+function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: AbortSignal): { stream: Readable; done: Promise<void>; stop: () => void } {
   const file = createReadStream(plan.backup.path, { highWaterMark: 1024 * 1024, signal });
   let read = 0;
   file.on('data', (c: Buffer | string) => {
@@ -227,7 +232,13 @@ function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: A
   }
   if (plan.backup.format === 'sql') stages.push(new PlainDumpCompleteness(plan.backup.fileName));
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const done = pipeline([file, ...stages, out]).catch((e: unknown) => {
+  let settled = false;
+  let stopped = false;
+  const done = pipeline([file, ...stages, out]).then(() => {
+    settled = true;
+  }, (e: unknown) => {
+    settled = true;
+    if (stopped) return; // the reader is gone; what it left unread does not matter
     const code = (e as { code?: string }).code;
     if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file|incorrect header check|invalid/i.test(errorMessage(e))) {
       throw new PgBackupError('failed', `${plan.backup.fileName} is damaged: its gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (was it cut off while copying?)' : `is corrupt (${errorMessage(e)})`}.`);
@@ -235,7 +246,15 @@ function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: A
     throw e;
   });
   done.catch(() => undefined);
-  return { stream: out, done };
+  const stop = () => {
+    // An input that already failed keeps its own error: that is the one to report.
+    if (settled || stopped || file.errored || out.errored || stages.some((st) => (st as unknown as Readable).errored)) return;
+    stopped = true;
+    file.destroy();
+    for (const st of stages) (st as unknown as Readable).destroy();
+    out.destroy();
+  };
+  return { stream: out, done, stop };
 }
 
 export function restoreArgv(format: 'sql' | 'custom', user: string, database: string): string[] {
@@ -309,9 +328,12 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
         what: 'The restore',
       })
       .catch(async (e: unknown) => {
+        input.stop();
         await input.done; // an input error (damaged file) says more than the broken stream it caused
         throw e;
       });
+    // A restore that stopped early (exit code ≠ 0) left the rest of the file unread.
+    if (result.exitCode !== 0) input.stop();
     await input.done;
     if (result.exitCode !== 0) {
       throw new PgBackupError('failed', `${argv[0]} stopped at an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });

@@ -7,7 +7,8 @@ import { IMAGE_NEW, cli, containerState, docker, requireDocker, waitFor } from '
 async function removeDemoStack(): Promise<void> {
   const raw = await docker().raw();
   for (const name of [DEMO_APP, DEMO_DB]) await raw.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
-  await raw.getNetwork('pgdb-demo').remove().catch(() => undefined);
+  const networks = await raw.listNetworks({ filters: { name: ['pgdb-demo'] } });
+  for (const n of networks.filter((x) => x.Name === 'pgdb-demo')) await raw.getNetwork(n.Id).remove().catch(() => undefined);
 }
 
 async function demoSql(query: string): Promise<string> {
@@ -40,6 +41,9 @@ describe('the demo stack (`pg-docker-backup demo`, "Start Demo Database")', func
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.json?.created, false);
     assert.equal(await demoSql('SELECT count(*) FROM artist'), '275', 'the sample is loaded once');
+    const raw = await docker().raw();
+    const networks = (await raw.listNetworks({ filters: { name: ['pgdb-demo'] } })).filter((n) => n.Name === 'pgdb-demo');
+    assert.equal(networks.length, 1, 'one demo network, not one per run');
   });
 
   it('an image that is not here and cannot be pulled: the error says so and names the Postgres images that are here', async function () {

@@ -137,12 +137,20 @@ describe('restore is safe by default (live database, app container, held connect
       const i = text.indexOf('CREATE INDEX');
       return zlib.gzipSync(text.slice(0, i) + 'CREATE INDEX oops ON no_such_table (x);\n' + text.slice(i));
     }), /ERROR: relation "no_such_table" does not exist/],
+    [
+      // psql quits at once and leaves ~40 MB of SQL unread: the restore once waited on that input for
+      // good, and Node, with nothing left to do, exited 0 with the scratch database still there.
+      'a .sql.gz that fails at its first statement with most of it unread',
+      () => corrupt('early_20261101_000000.sql.gz', (b) => zlib.gzipSync('SELECT 1/0;\n' + zlib.gunzipSync(b).toString('utf8') + '-- padding\n'.repeat(4_000_000))),
+      /psql stopped at an error: ERROR: division by zero/,
+    ],
   ];
   for (const [what, make, message] of cases) {
     it(`refuses ${what}: clear error, live database unchanged, app running, no scratch database`, async function () {
       const file = await make();
       const r = await cli(['restore', file, '--to', pg.name, '--database', 'chinook', '--yes']);
-      assert.notEqual(r.code, 0);
+      // 2: refused before anything started (not a backup at all); 1: the restore failed.
+      assert.equal(r.code, /not a PostgreSQL backup/.test(r.stderr) ? 2 : 1, r.stderr);
       assert.match(r.stderr, message);
       if (!/not a PostgreSQL backup/.test(r.stderr)) assert.match(r.stderr, /nothing was changed: "chinook" in \S+ is untouched/i);
       await assertNothingChanged();
