@@ -60,6 +60,8 @@ export interface DockerClient {
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   exec(container: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** The CPUs a container may use: the host's, lowered by its --cpus / --cpu-quota / --cpuset-cpus. */
+  cpuCount(container: string): Promise<number>;
   /** Streams container start/stop/create/destroy/die events until the signal fires. */
   watchEvents(onEvent: DockerEventHandler, signal: AbortSignal): Promise<void>;
   /** The container's log (stdout and stderr merged), `tail` lines then following while `follow`. */
@@ -113,6 +115,22 @@ function toSummary(c: Docker.ContainerInfo): ContainerSummary {
     labels: c.Labels ?? {},
     createdAt: new Date(c.Created * 1000),
   };
+}
+
+/** The CPUs a container may use, from the host's count and its HostConfig limits. */
+export function cpusAllowed(hostCpus: number, hc: { NanoCpus?: number; CpuQuota?: number; CpuPeriod?: number; CpusetCpus?: string }): number {
+  let n = Math.max(1, hostCpus);
+  if (hc.NanoCpus && hc.NanoCpus > 0) n = Math.min(n, Math.ceil(hc.NanoCpus / 1e9));
+  if (hc.CpuQuota && hc.CpuQuota > 0) n = Math.min(n, Math.ceil(hc.CpuQuota / (hc.CpuPeriod && hc.CpuPeriod > 0 ? hc.CpuPeriod : 100_000)));
+  if (hc.CpusetCpus) {
+    let count = 0;
+    for (const part of hc.CpusetCpus.split(',')) {
+      const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+      if (m) count += m[2] !== undefined ? Math.max(0, Number(m[2]) - Number(m[1]) + 1) : 1;
+    }
+    if (count > 0) n = Math.min(n, count);
+  }
+  return Math.max(1, n);
 }
 
 export function parseEnvList(list: readonly string[] | undefined): Record<string, string> {
@@ -224,6 +242,15 @@ export function createDockerClient(options: ConnectOptions = {}): DockerClient {
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 304) return; // already stopped
         throw wrapDockerError(`stopping container ${id}`, e);
+      }
+    },
+    async cpuCount(container) {
+      const docker = await get();
+      try {
+        const [info, c] = await Promise.all([docker.info() as Promise<{ NCPU?: number }>, docker.getContainer(container).inspect()]);
+        return cpusAllowed(info.NCPU ?? 1, c.HostConfig ?? {});
+      } catch (e) {
+        throw wrapDockerError(`reading the CPUs of ${container}`, e);
       }
     },
     async exec(container, argv, opts = {}) {

@@ -19,6 +19,8 @@ export interface Settings {
   appContainers: Record<string, string[]>;
   protectedContainers: string[];
   keepPreviousDatabase: boolean;
+  /** pg_restore jobs for custom-format restores; undefined = automatic (CPUs, for archives ≥ 32 MiB). */
+  restoreJobs?: number;
   safetyBackupBeforeReset: boolean;
   demoImage: string;
 }
@@ -44,6 +46,7 @@ export function readSettings(): Settings {
     appContainers: get<Record<string, string[]>>(c, 'appContainers', {}),
     protectedContainers: get<string[]>(c, 'protectedContainers', []),
     keepPreviousDatabase: get<boolean>(c, 'keepPreviousDatabase', true),
+    restoreJobs: ((j) => (Number.isInteger(j) && j >= 1 && j <= 64 ? j : undefined))(get<number>(c, 'restoreJobs', 0)),
     safetyBackupBeforeReset: get<boolean>(c, 'safetyBackupBeforeReset', true),
     demoImage: get<string>(c, 'demoImage', 'postgres:16'),
   };

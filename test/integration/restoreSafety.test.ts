@@ -49,6 +49,12 @@ describe('restore is safe by default (live database, app container, held connect
   });
   after(cleanup);
 
+  /** Archives a parallel restore copied into the container and left there. */
+  async function copiedArchives(): Promise<string[]> {
+    const r = await docker().exec(pg.name, ['sh', '-c', 'ls /tmp | grep pg-docker-backup-restore || true']);
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
   /** The live database is exactly as before, the app runs, no scratch database is left. */
   async function assertNothingChanged(expected = original) {
     assert.deepEqual(await fingerprint(pg, 'chinook'), expected, 'the live database is unchanged');
@@ -71,7 +77,9 @@ describe('restore is safe by default (live database, app container, held connect
     await sql(pg, 'chinook', `DELETE FROM playlist_track; UPDATE track SET name = 'changed'`);
     const psql = docker().exec(pg.name, ['psql', '-U', pg.user, '-d', 'chinook', '-c', 'SELECT pg_sleep(600)'], { env: { PGAPPNAME: 'held-client' } });
     await waitFor('the held client', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'held-client'`)).trim() === '1');
-    const plan = await planRestore(docker(), { backupPath: good.custom });
+    const plan = await planRestore(docker(), { backupPath: good.custom, jobs: 2 });
+    assert.equal(plan.jobs, 2);
+    assert.match(plan.steps[0], /with 2 parallel jobs/);
     const stateDuringSwap: string[] = [];
     const r = await executeRestore(docker(), plan, {
       onProgress: (p) => {
@@ -85,7 +93,25 @@ describe('restore is safe by default (live database, app container, held connect
     await waitFor('the app to settle', async () => stateDuringSwap.length > 0);
     assert.notEqual(stateDuringSwap[0], 'running', 'the app was stopped during the swap');
     await assertNothingChanged();
+    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(await copiedArchives(), [], 'the archive copied for pg_restore -j is removed');
     await waitFor('the app to reconnect', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'demo-app' AND datname = 'chinook'`)).trim() === '1');
+  });
+
+  it('a parallel restore whose archive cannot be copied into the container restores from a stream instead, and says so', async function () {
+    await sql(pg, 'chinook', `DELETE FROM playlist_track`);
+    const plan = await planRestore(docker(), { backupPath: good.custom, jobs: 2 });
+    const r = await executeRestore(docker(), plan, { containerTempDir: '/no/such/dir' });
+    assert.equal(r.warnings.length, 1, r.warnings.join('\n'));
+    assert.match(r.warnings[0], /Could not copy \S+\.dump into \S+ for a parallel restore \(.*\/no\/such\/dir\/.*\): restored it from a stream with one job instead/);
+    await assertNothingChanged();
+    // /dev/shm is a 64 MB tmpfs: less than the archive plus the 1 GiB kept free, so nothing is written there.
+    await sql(pg, 'chinook', `DELETE FROM playlist_track`);
+    const short = await executeRestore(docker(), await planRestore(docker(), { backupPath: good.custom, jobs: 2 }), { containerTempDir: '/dev/shm' });
+    assert.match(short.warnings.join('\n'), /for a parallel restore \(only \d+ KiB free in \/dev\/shm, \d+ KiB wanted\)/);
+    await assertNothingChanged();
+    const shm = await docker().exec(pg.name, ['ls', '/dev/shm']);
+    assert.doesNotMatch(shm.stdout, /pg-docker-backup-restore/);
   });
 
   it('the restored database is made like the live one: owner, per-database settings, comment', async function () {
@@ -120,9 +146,10 @@ describe('restore is safe by default (live database, app container, held connect
     return file;
   }
 
-  const cases: [string, () => Promise<string>, RegExp][] = [
+  const cases: [string, () => Promise<string>, RegExp, string[]?][] = [
     ['a .sql.gz cut in half', () => corrupt('cut_20261101_000000.sql.gz', (b) => b.subarray(0, b.length >> 1)), /damaged: its gzip data ends early/],
     ['a .dump cut in half', () => corrupt('cut_20261101_000000.dump', (b) => b.subarray(0, b.length >> 1), good.custom), /pg_restore stopped at an error/],
+    ['a .dump cut in half, restored with --jobs 2', () => corrupt('cut2_20261101_000000.dump', (b) => b.subarray(0, b.length >> 1), good.custom), /pg_restore stopped at an error/, ['--jobs', '2']],
     [
       'a plain .sql cut at a statement boundary (psql alone would commit it)',
       () => corrupt('cut_20261101_000000.sql', (b) => {
@@ -145,15 +172,16 @@ describe('restore is safe by default (live database, app container, held connect
       /psql stopped at an error: ERROR: division by zero/,
     ],
   ];
-  for (const [what, make, message] of cases) {
+  for (const [what, make, message, extra = []] of cases) {
     it(`refuses ${what}: clear error, live database unchanged, app running, no scratch database`, async function () {
       const file = await make();
-      const r = await cli(['restore', file, '--to', pg.name, '--database', 'chinook', '--yes']);
+      const r = await cli(['restore', file, '--to', pg.name, '--database', 'chinook', '--yes', ...extra]);
       // 2: refused before anything started (not a backup at all); 1: the restore failed.
       assert.equal(r.code, /not a PostgreSQL backup/.test(r.stderr) ? 2 : 1, r.stderr);
       assert.match(r.stderr, message);
       if (!/not a PostgreSQL backup/.test(r.stderr)) assert.match(r.stderr, /nothing was changed: "chinook" in \S+ is untouched/i);
       await assertNothingChanged();
+      assert.deepEqual(await copiedArchives(), []);
     });
   }
 
@@ -168,5 +196,19 @@ describe('restore is safe by default (live database, app container, held connect
     });
     await assert.rejects(running, (e: unknown) => isPgBackupError(e, 'cancelled') && /untouched/.test((e as Error).message));
     await assertNothingChanged();
+  });
+
+  it('a parallel restore cancelled while pg_restore runs leaves the live database untouched, no scratch database and no copied archive', async function () {
+    const controller = new AbortController();
+    const plan = await planRestore(docker(), { backupPath: good.custom, jobs: 2 });
+    const running = executeRestore(docker(), plan, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'restore' && /parallel jobs/.test(p.message)) setTimeout(() => controller.abort(), 150);
+      },
+    });
+    await assert.rejects(running, (e: unknown) => isPgBackupError(e, 'cancelled') && /untouched/.test((e as Error).message));
+    await assertNothingChanged();
+    assert.deepEqual(await copiedArchives(), []);
   });
 });

@@ -4,6 +4,7 @@ import { createDatabaseLikeSql, terminateAndWaitSql } from '../../src/core/datab
 import { failingStatement, restoreArgv } from '../../src/core/restore';
 import { formatArgv, redact, redactEnv } from '../../src/core/logger';
 import { argvSecrets, psqlArgv } from '../../src/core/postgres';
+import { cpusAllowed } from '../../src/core/dockerClient';
 
 describe('argv and statement building', () => {
   it('builds pg_dump argv for both formats with filters, strict names and no owner', () => {
@@ -26,6 +27,7 @@ describe('argv and statement building', () => {
     const sql = restoreArgv('sql', 'u', 'x__restoring_1');
     assert.ok(sql.includes('--single-transaction') && sql.includes('ON_ERROR_STOP=1'));
     assert.ok(restoreArgv('custom', 'u', 'x').includes('--exit-on-error'));
+    assert.deepEqual(restoreArgv('custom', 'u', 'x', { file: '/tmp/-a.dump', jobs: 3 }), ['pg_restore', '-w', '--exit-on-error', '-j', '3', '-U', 'u', '-d', "dbname='x'", '--', '/tmp/-a.dump']);
   });
 
   it('creates a scratch database like the live one: owner, encoding, locale, settings, privileges, comment', () => {
@@ -85,6 +87,15 @@ describe('argv and statement building', () => {
     assert.equal(formatArgv(['psql', '-c', "SELECT 'p$ss'"], ['p$ss']), "psql -c 'SELECT '\\''***'\\'''");
     assert.deepEqual(redactEnv(['PGPASSWORD=x', 'PGAPPNAME=a', 'AWS_SECRET_ACCESS_KEY=y']), ['PGPASSWORD=***', 'PGAPPNAME=a', 'AWS_SECRET_ACCESS_KEY=***']);
     assert.equal(redact('password is hunter2', ['hunter2']), 'password is ***');
+  });
+
+  it('counts the CPUs a container may use from the host’s and its limits', () => {
+    assert.equal(cpusAllowed(8, {}), 8);
+    assert.equal(cpusAllowed(8, { NanoCpus: 1_500_000_000 }), 2);
+    assert.equal(cpusAllowed(8, { CpuQuota: 50_000, CpuPeriod: 100_000 }), 1);
+    assert.equal(cpusAllowed(8, { CpusetCpus: '0-2,5' }), 4);
+    assert.equal(cpusAllowed(2, { CpusetCpus: '0-7' }), 2);
+    assert.equal(cpusAllowed(0, {}), 1);
   });
 
   it('hides a target’s password in logged argv, except when it is the user name (printed anyway)', () => {

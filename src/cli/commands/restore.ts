@@ -1,4 +1,4 @@
-import { parse } from '../args';
+import { integer, parse } from '../args';
 import { PgBackupError } from '../../core/errors';
 import { formatDuration } from '../../core/progress';
 import { executeRestore, planRestore } from '../../core/restore';
@@ -7,7 +7,7 @@ import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } fr
 import { discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--drop-previous] [--yes] [--json]\n' +
+  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -31,6 +31,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       'dry-run': { type: 'boolean' },
       undo: { type: 'boolean' },
       'drop-previous': { type: 'boolean' },
+      jobs: { type: 'string', short: 'j' },
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 0, max: 1, usage },
@@ -50,7 +51,10 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     return EXIT_OK;
   }
   if (positionals.length !== 1) throw new PgBackupError('usage', `usage: ${usage}`);
+  const jobs = integer(values.jobs, '--jobs');
+  if (jobs !== undefined && (jobs < 1 || jobs > 64)) throw new PgBackupError('usage', `--jobs must be between 1 and 64 (got ${jobs})`);
   const plan = await planRestore(docker, {
+    jobs,
     backupPath: positionals[0],
     to: values.to,
     database: values.database,
@@ -70,6 +74,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       keptPrevious: r.keptPrevious ?? null,
       dropped: r.dropped,
       stopped: plan.stopContainers.map((a) => a.name),
+      jobs: plan.jobs,
       durationMs: r.durationMs,
       downtimeMs: r.downtimeMs,
       warnings: r.warnings,

@@ -26,6 +26,7 @@ export const restoreBackupCommand: CommandHandler = async ({ services, model }, 
       to,
       database,
       dropPrevious: !services.settings.keepPreviousDatabase,
+      jobs: services.settings.restoreJobs,
       logger: services.logger,
       discovery: services.discovery(),
     });
