@@ -240,43 +240,78 @@ class PlainDumpCompleteness extends Transform {
   }
 }
 
+/** The user-facing error for a failed read/decompression of the backup file. */
+function inputError(fileName: string, e: unknown): unknown {
+  const code = (e as { code?: string }).code;
+  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file|incorrect header check|invalid/i.test(errorMessage(e))) {
+    return new PgBackupError('failed', `${fileName} is damaged: its gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (was it cut off while copying?)' : `is corrupt (${errorMessage(e)})`}.`);
+  }
+  return e;
+}
+
+interface BackupInput {
+  /** What the restoring process reads. */
+  stream: Readable;
+  /** Settles when the file went through (and was checked), or with the file's own error. */
+  done: Promise<void>;
+  /** Ends the feed once the reading process has exited (see backupInput). */
+  stop: () => void;
+}
+
 /**
- * Reads the backup, counting file bytes for progress, decompressing and checking as needed. `done` settles
- * when the whole file went through, or with the input's own error (a damaged gzip, a cut-off dump). Once
- * the process reading it has exited, call `stop()`: a process that quit early (psql at its first error)
- * leaves the rest unread, and nothing would ever settle `done` (Node would then exit as if all was well).
+ * Reads the backup for a restoring process, counting file bytes for progress.
+ *
+ * `host` mode decompresses (gzip) and checks (a plain dump must end with pg_dump's last line) on this
+ * machine and feeds the result. `raw` mode feeds the file's bytes as they are, for a process that
+ * decompresses in the container (only compressed bytes cross the Docker API), and checks the same file
+ * here in a second, independent read: the gzip's CRC and length, and pg_dump's last line.
+ *
+ * `done` settles when everything went through, or with the file's own error (a damaged gzip, a cut-off
+ * dump). Once the reading process has exited, call `stop()`: a process that quit early (psql at its first
+ * error) leaves the rest unread, and nothing would ever settle `done` (Node would then exit as if all was
+ * well). The check of `raw` mode is not stopped: it reads the local file at its own pace, and its verdict
+ * is the better error message.
  */
-function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: AbortSignal): { stream: Readable; done: Promise<void>; stop: () => void } {
+function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: AbortSignal, mode: 'host' | 'raw' = 'host'): BackupInput {
   const file = createReadStream(plan.backup.path, { highWaterMark: 1024 * 1024, signal });
   let read = 0;
   file.on('data', (c: Buffer | string) => {
     read += c.length;
     onBytes(read);
   });
-  const stages: NodeJS.ReadWriteStream[] = [];
-  if (plan.backup.gzipped) {
-    const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
-    stages.push(gunzip);
-  }
-  if (plan.backup.format === 'sql') stages.push(new PlainDumpCompleteness(plan.backup.fileName));
+  const checks = (): NodeJS.ReadWriteStream[] => [
+    ...(plan.backup.gzipped ? [zlib.createGunzip({ chunkSize: 256 * 1024 })] : []),
+    ...(plan.backup.format === 'sql' ? [new PlainDumpCompleteness(plan.backup.fileName)] : []),
+  ];
+  const stages = mode === 'host' ? checks() : [];
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-  let settled = false;
+  let feedSettled = false;
   let stopped = false;
-  const done = pipeline([file, ...stages, out]).then(() => {
-    settled = true;
-  }, (e: unknown) => {
-    settled = true;
-    if (stopped) return; // the reader is gone; what it left unread does not matter
-    const code = (e as { code?: string }).code;
-    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file|incorrect header check|invalid/i.test(errorMessage(e))) {
-      throw new PgBackupError('failed', `${plan.backup.fileName} is damaged: its gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (was it cut off while copying?)' : `is corrupt (${errorMessage(e)})`}.`);
-    }
-    throw e;
+  const feed = pipeline([file, ...stages, out]).then(
+    () => {
+      feedSettled = true;
+    },
+    (e: unknown) => {
+      feedSettled = true;
+      if (stopped) return; // the reader is gone; what it left unread does not matter
+      throw inputError(plan.backup.fileName, e);
+    },
+  );
+  const check =
+    mode === 'raw'
+      ? pipeline([createReadStream(plan.backup.path, { highWaterMark: 1024 * 1024, signal }), ...checks(), new Writable({ write: (_c, _e, cb) => cb() })]).catch((e: unknown) => {
+          throw inputError(plan.backup.fileName, e);
+        })
+      : Promise.resolve();
+  // The check's verdict first: a damaged file explains a broken feed, not the other way round.
+  const done = Promise.allSettled([check, feed]).then(([c, f]) => {
+    if (c.status === 'rejected') throw c.reason;
+    if (f.status === 'rejected') throw f.reason;
   });
   done.catch(() => undefined);
   const stop = () => {
-    // An input that already failed keeps its own error: that is the one to report.
-    if (settled || stopped || file.errored || out.errored || stages.some((st) => (st as unknown as Readable).errored)) return;
+    // A feed that already failed keeps its own error: that is the one to report.
+    if (feedSettled || stopped || file.errored || out.errored || stages.some((st) => (st as unknown as Readable).errored)) return;
     stopped = true;
     file.destroy();
     for (const st of stages) (st as unknown as Readable).destroy();
@@ -284,6 +319,23 @@ function backupInput(plan: RestorePlan, onBytes: (n: number) => void, signal?: A
   };
   return { stream: out, done, stop };
 }
+
+/**
+ * `sh -c` script restoring a gzipped plain dump with gunzip in the container, so that only compressed
+ * bytes cross the Docker API (measured: 5.0 s against 7.3 s for gunzip on the host at 1x). The positional
+ * arguments are psql's. psql commits at the end of its input even when gunzip failed half-way, so the
+ * script reports gunzip's status (exit 90) and the restore fails before any swap. Exit 96: no gunzip here.
+ */
+export const PLAIN_GZ_IN_CONTAINER_SCRIPT = [
+  'command -v gunzip >/dev/null 2>&1 || { echo "pg-docker-backup: no gunzip in this container" >&2; exit 96; }',
+  'exec 3>&1',
+  'gz=$( { { gunzip -c; echo $? >&4; } | psql "$@" >&3; } 4>&1 )',
+  'ps=$?',
+  '[ "$ps" -eq 0 ] || exit "$ps"',
+  '[ "$gz" = 0 ] || { echo "pg-docker-backup: gunzip in the container failed (exit $gz)" >&2; exit 90; }',
+].join('\n');
+const NO_GUNZIP_EXIT = 96;
+const GUNZIP_FAILED_EXIT = 90;
 
 /** psql/pg_restore argv; with `file`, pg_restore reads that archive (in the container) with `jobs` jobs instead of stdin. */
 export function restoreArgv(format: 'sql' | 'custom', user: string, database: string, parallel?: { file: string; jobs: number }): string[] {
@@ -441,26 +493,40 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
         await removeCopy(); // what part of it was written
       }
       progress.step('restore', `Restoring ${plan.backup.fileName} into "${plan.scratchDatabase}"`);
-      const streamStart = Date.now();
-      const input = backupInput(plan, (n) => progress.bytes(n, plan.backup.sizeBytes, streamStart), signal);
-      argv = restoreArgv(plan.backup.format as 'sql' | 'custom', target.user, plan.scratchDatabase);
-      result = await docker
-        .exec(target.container, argv, {
-          env: clientEnv(target),
-          secrets: argvSecrets(target),
-          stdin: input.stream,
-          stdout: new Writable({ write: (_c, _e, cb) => cb() }),
-          signal,
-          what: 'The restore',
-        })
-        .catch(async (e: unknown) => {
-          input.stop();
-          await input.done; // an input error (damaged file) says more than the broken stream it caused
-          throw e;
-        });
-      // A restore that stopped early (exit code ≠ 0) left the rest of the file unread.
-      if (result.exitCode !== 0) input.stop();
-      await input.done;
+      const streamRestore = async (mode: 'host' | 'raw'): Promise<{ argv: string[]; result: ExecResult }> => {
+        const streamStart = Date.now();
+        const input = backupInput(plan, (n) => progress.bytes(n, plan.backup.sizeBytes, streamStart), signal, mode);
+        const client = restoreArgv(plan.backup.format as 'sql' | 'custom', target.user, plan.scratchDatabase);
+        const execArgv = mode === 'raw' ? ['sh', '-c', PLAIN_GZ_IN_CONTAINER_SCRIPT, 'sh', ...client.slice(1)] : client;
+        const r = await docker
+          .exec(target.container, execArgv, {
+            env: clientEnv(target),
+            secrets: argvSecrets(target),
+            stdin: input.stream,
+            stdout: new Writable({ write: (_c, _e, cb) => cb() }),
+            signal,
+            what: 'The restore',
+          })
+          .catch(async (e: unknown) => {
+            input.stop();
+            await input.done; // an input error (damaged file) says more than the broken stream it caused
+            throw e;
+          });
+        // A restore that stopped early (exit code ≠ 0) left the rest of the file unread.
+        if (r.exitCode !== 0) input.stop();
+        await input.done;
+        return { argv: client, result: r };
+      };
+      // A gzipped plain dump is decompressed in the container when it has gunzip (and sh).
+      const inContainer = plan.backup.format === 'sql' && plan.backup.gzipped;
+      ({ argv, result } = await streamRestore(inContainer ? 'raw' : 'host'));
+      if (inContainer && (result.exitCode === NO_GUNZIP_EXIT || result.exitCode === 126 || result.exitCode === 127)) {
+        log.debug(`no gunzip/sh in ${plan.container.name} (${result.stderr.trim()}): decompressing on this machine instead`);
+        ({ argv, result } = await streamRestore('host'));
+      }
+    }
+    if (result.exitCode === GUNZIP_FAILED_EXIT && plan.backup.format === 'sql' && plan.backup.gzipped) {
+      throw new PgBackupError('failed', `gunzip in ${plan.container.name} stopped before the end of the file: ${firstErrorLines(result.stderr, 2)}`, { detail: result.stderr });
     }
     if (result.exitCode !== 0) {
       throw new PgBackupError('failed', `${argv[0]} stopped at an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });

@@ -168,7 +168,12 @@ describe('restore is safe by default (live database, app container, held connect
       // psql quits at once and leaves ~40 MB of SQL unread: the restore once waited on that input for
       // good, and Node, with nothing left to do, exited 0 with the scratch database still there.
       'a .sql.gz that fails at its first statement with most of it unread',
-      () => corrupt('early_20261101_000000.sql.gz', (b) => zlib.gzipSync('SELECT 1/0;\n' + zlib.gunzipSync(b).toString('utf8') + '-- padding\n'.repeat(4_000_000))),
+      () => corrupt('early_20261101_000000.sql.gz', (b) => zlib.gzipSync('SELECT 1/0;\n' + '-- padding\n'.repeat(4_000_000) + zlib.gunzipSync(b).toString('utf8'))),
+      /psql stopped at an error: ERROR: division by zero/,
+    ],
+    [
+      'a plain .sql that fails at its first statement with most of it unread',
+      () => corrupt('early_20261101_000000.sql', (b) => Buffer.from('SELECT 1/0;\n' + '-- padding\n'.repeat(4_000_000) + zlib.gunzipSync(b).toString('utf8'))),
       /psql stopped at an error: ERROR: division by zero/,
     ],
   ];
@@ -210,5 +215,28 @@ describe('restore is safe by default (live database, app container, held connect
     await assert.rejects(running, (e: unknown) => isPgBackupError(e, 'cancelled') && /untouched/.test((e as Error).message));
     await assertNothingChanged();
     assert.deepEqual(await copiedArchives(), []);
+  });
+});
+
+describe('a .sql.gz restores into a container without gunzip (decompressed on this machine instead)', function () {
+  let pg: PgTestContainer;
+  before(async function () {
+    await requireDocker();
+    pg = await startPostgres('nogunzip-db');
+    await loadChinook(pg);
+  });
+  after(cleanup);
+
+  it('restores every row after falling back from in-container gunzip', async function () {
+    const dir = await tempDir('nogunzip');
+    const backup = await backupDatabase(docker(), { container: pg.name, database: 'chinook', dir });
+    const before = await fingerprint(pg, 'chinook');
+    const rm = await docker().exec(pg.name, ['sh', '-c', 'while g=$(command -v gunzip); do rm -f "$g" || exit 1; done']);
+    assert.equal(rm.exitCode, 0, rm.stderr);
+    assert.notEqual((await docker().exec(pg.name, ['sh', '-c', 'command -v gunzip'])).exitCode, 0, 'gunzip is gone');
+    await sql(pg, 'chinook', 'DELETE FROM invoice_line');
+    const r = await cli(['restore', backup.path, '--yes', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await fingerprint(pg, 'chinook'), before);
   });
 });
