@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { PassThrough, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BackupManifest } from './backupStore';
+import { inspectBackupFile } from './backupFormat';
 import { findContainer, type DiscoveryOptions, type PgContainer } from './discovery';
 import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, isPgBackupError } from './errors';
@@ -137,7 +138,8 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   const database = options.database ?? container.defaultDatabase;
   // pg_dump starts at once; what the manifest needs besides the bytes (versions, row counts) is asked
   // for while it runs. Row counts see the same data unless something writes meanwhile.
-  const facts = Promise.all([serverOverview(docker, target, signal), clientVersion(docker, target, 'pg_dump')]).then(async ([overview, dumpVersion]) => {
+  // (pg_dump's version is read from the dump's own header afterwards: one exec less competing for CPU.)
+  const facts = serverOverview(docker, target, signal).then(async (overview) => {
     const dbInfo = overview.databases.find((d) => d.name === database);
     if (!dbInfo) {
       throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${overview.databases.map((d) => d.name).join(', ') || 'none'}.`);
@@ -145,7 +147,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     const exact = dbInfo.sizeBytes >= 0 && dbInfo.sizeBytes <= (options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES);
     const all = await tableRowCounts(docker, target, database, exact, signal);
     const tables = all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
-    return { server: overview.server, dumpVersion, exact, tables };
+    return { server: overview.server, exact, tables };
   });
   facts.catch(() => undefined);
 
@@ -186,7 +188,10 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     if (result.exitCode !== 0) throw clientError(target, 'pg_dump', result, `Backing up ${database}`);
     if (counter.bytes === 0) throw new PgBackupError('failed', `pg_dump wrote nothing for ${database} in ${container.name}.`, { detail: result.stderr });
     if (!settled.f) throw settled.e;
-    const { server, dumpVersion, exact, tables } = settled.f;
+    const { server, exact, tables } = settled.f;
+    // "17.12" from the plain header's "pg_dump version 17.12", or the custom header's "17.12 (Debian …)".
+    const fromHeader = /^\d+(?:\.\d+)?/.exec((await inspectBackupFile(partial).catch(() => undefined))?.pgDumpVersion ?? '')?.[0];
+    const dumpVersion = fromHeader ? { version: fromHeader } : await clientVersion(docker, target, 'pg_dump');
     await fs.rename(partial, finalPath);
     const durationMs = Date.now() - started;
     progress.bytes(counter.bytes, undefined, started, true);

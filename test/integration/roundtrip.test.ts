@@ -69,6 +69,9 @@ describe('round trips on the Chinook sample (PostgreSQL new major)', function ()
       assert.equal(manifest.sha256, out.sha256);
       assert.equal(manifest.rowCounts, 'exact');
       assert.equal(manifest.tables.find((t: { name: string }) => t.name === 'track').rows, 3503);
+      const pgDump = await docker().exec(pg.name, ['pg_dump', '--version']);
+      assert.equal(manifest.pgDumpVersion, /(\d+\.\d+)/.exec(pgDump.stdout)?.[1], `the manifest names pg_dump's version (${pgDump.stdout.trim()})`);
+      assert.equal(manifest.serverVersion.split(' ')[0], manifest.pgDumpVersion);
       assert.ok(!(await fs.readdir(path.dirname(out.path))).some((f) => f.endsWith('.partial')));
 
       await vandalise(pg, 'chinook');
