@@ -41,17 +41,6 @@ export function databasePropertiesSql(name: string): string {
     FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = ${quoteLiteral(name)}`;
 }
 
-export async function databaseProperties(
-  docker: DockerClient,
-  target: PgTarget,
-  maintenanceDb: string,
-  name: string,
-  signal?: AbortSignal,
-): Promise<DatabaseProperties | undefined> {
-  const r = await queryJson<unknown>(docker, target, maintenanceDb, databasePropertiesSql(name), `reading the properties of database ${name}`, signal);
-  return parseDatabaseProperties(name, r);
-}
-
 /** The answer of `databasePropertiesSql(name)`, parsed; undefined when there is no such database. */
 export function parseDatabaseProperties(name: string, answer: unknown): DatabaseProperties | undefined {
   type Row = {

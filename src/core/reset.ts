@@ -1,6 +1,6 @@
 import { runningApps, withAppsStopped } from './appContainers';
 import { backupDatabase, type BackupResult } from './backup';
-import { createDatabaseLikeSql, databaseProperties, dropDatabaseSql, runStatements, terminateAndWaitSql, allowConnectionsSql } from './databaseAdmin';
+import { createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, runStatements, terminateAndWaitSql, allowConnectionsSql } from './databaseAdmin';
 import { requireRunning, type AppContainer, type DiscoveryOptions } from './discovery';
 import type { DockerClient } from './dockerClient';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
@@ -87,8 +87,9 @@ export async function resetDatabase(
   }
   throwIfAborted(options.signal, 'The reset');
   const c = await requireRunning(docker, plan.container.id, { ...options.discovery, withApps: false, logger: log });
-  const { maintenanceDb: maint, server } = await serverOverview(docker, c.target, options.signal);
-  const props = await databaseProperties(docker, c.target, maint, plan.database, options.signal);
+  // Read now, after the safety backup, in the overview's one round trip (as a restore's plan does).
+  const { maintenanceDb: maint, server, extra } = await serverOverview(docker, c.target, options.signal, { live: `(${databasePropertiesSql(plan.database)})` });
+  const props = parseDatabaseProperties(plan.database, extra.live);
   const outcome = await withAppsStopped(
     docker,
     plan.restartContainers,
