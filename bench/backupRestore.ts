@@ -21,6 +21,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MB, bash, containerId, cpuSnapshot, cpuUse, docker, fmtMB, fmtS, fmtX, haveGnuTime, median, psql, q, run, sleep, table, type CpuUse } from './lib';
 import { probe } from './streamProbe';
+import { DEFAULT_COMPRESSION_LEVEL } from '../src/core/backup/backupDatabase';
+import { MANIFEST_SUFFIX } from '../src/core/store/naming';
 import { BENCH_DB, BENCH_USER, benchEnv, ensureReferenceDb, removeBenchContainers, rowCounts, type BenchEnv } from './referenceDb';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -169,7 +171,7 @@ async function cliBackup(env: BenchEnv, args: string[], keep = false): Promise<M
 
 async function removeBackup(file: string): Promise<void> {
   await fs.rm(file, { force: true });
-  await fs.rm(file + '.manifest.json', { force: true });
+  await fs.rm(file + MANIFEST_SUFFIX, { force: true });
   const dir = path.dirname(file);
   for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
     if (f.startsWith(path.basename(file))) await fs.rm(path.join(dir, f), { force: true });
@@ -436,12 +438,6 @@ async function snapshotCli(cli: string): Promise<string> {
   return path.join(dir, path.basename(cli));
 }
 
-async function defaultCompressionLevel(): Promise<number | undefined> {
-  const src = await fs.readFile(path.join(ROOT, 'src/core/backup.ts'), 'utf8').catch(() => '');
-  const m = /DEFAULT_COMPRESSION_LEVEL\s*=\s*(\d+)/.exec(src);
-  return m ? Number(m[1]) : undefined;
-}
-
 async function main(): Promise<void> {
   const t0 = Date.now();
   if (opt.build) CLI = await buildCli();
@@ -462,7 +458,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     cli: path.relative(ROOT, cliSource),
     cliBuilt,
-    defaultCompressionLevelInSource: await defaultCompressionLevel(),
+    defaultCompressionLevel: DEFAULT_COMPRESSION_LEVEL,
     cpus: os.cpus().length,
     memGB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,

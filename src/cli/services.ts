@@ -1,6 +1,6 @@
-import { resolveBackupDir } from '../core/backupStore';
-import type { DiscoveryOptions } from '../core/discovery';
-import { createDockerClient, type DockerClient } from '../core/dockerClient';
+import { resolveBackupDir } from '../core/store/backupStore';
+import type { DiscoveryOptions } from '../core/postgres/discovery';
+import { createDockerClient, type DockerClient } from '../core/docker/client';
 import type { CliContext } from './io';
 
 export function dockerFor(ctx: CliContext): DockerClient {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import * as zlib from 'node:zlib';
-import type { DockerClient } from './dockerClient';
+import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage } from './errors';
 import { silentLogger, type Logger } from './logger';
 

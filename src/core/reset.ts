@@ -1,11 +1,11 @@
-import { runningApps, withAppsStopped } from './appContainers';
-import { backupDatabase, type BackupResult } from './backup';
-import { createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, runStatements, terminateAndWaitSql, allowConnectionsSql } from './databaseAdmin';
-import { requireRunning, type AppContainer, type DiscoveryOptions } from './discovery';
-import type { DockerClient } from './dockerClient';
+import { runningApps, withAppsStopped } from './postgres/appContainers';
+import { backupDatabase, type BackupResult } from './backup/backupDatabase';
+import { createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, runStatements, terminateAndWaitSql, allowConnectionsSql } from './postgres/admin';
+import { requireRunning, type AppContainer, type DiscoveryOptions } from './postgres/discovery';
+import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
 import { silentLogger, type Logger } from './logger';
-import { serverOverview } from './postgres';
+import { serverOverview } from './postgres/client';
 import { ProgressReporter, type ProgressListener } from './progress';
 
 export interface ResetOptions {

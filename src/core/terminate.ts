@@ -1,9 +1,9 @@
-import { countSessions, terminateSessions } from './databaseAdmin';
-import { requireRunning, type DiscoveryOptions } from './discovery';
-import type { DockerClient } from './dockerClient';
+import { countSessions, terminateSessions } from './postgres/admin';
+import { requireRunning, type DiscoveryOptions } from './postgres/discovery';
+import type { DockerClient } from './docker/client';
 import { PgBackupError } from './errors';
 import type { Logger } from './logger';
-import { serverOverview } from './postgres';
+import { serverOverview } from './postgres/client';
 
 export interface TerminateOptions {
   container: string;

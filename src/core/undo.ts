@@ -1,13 +1,13 @@
-import { runningApps, withAppsStopped } from './appContainers';
-import { allowConnectionsSql, runStatements, terminateAndWaitSql } from './databaseAdmin';
-import { findContainer, type AppContainer, type DiscoveryOptions } from './discovery';
-import type { DockerClient } from './dockerClient';
+import { runningApps, withAppsStopped } from './postgres/appContainers';
+import { allowConnectionsSql, runStatements, terminateAndWaitSql } from './postgres/admin';
+import { findContainer, type AppContainer, type DiscoveryOptions } from './postgres/discovery';
+import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage } from './errors';
 import { silentLogger, type Logger } from './logger';
-import { parseSideDatabaseName, sideDatabaseName } from './naming';
-import { serverInfoAndDatabases, serverOverview } from './postgres';
+import { parseSideDatabaseName, sideDatabaseName } from './databases/sideDatabases';
+import { serverInfoAndDatabases, serverOverview } from './postgres/client';
 import { ProgressReporter, type ProgressListener } from './progress';
-import { quoteIdent } from './sql';
+import { quoteIdent } from './postgres/sql';
 
 export interface UndoOptions {
   container: string;

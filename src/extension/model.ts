@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { listBackups, type BackupEntry } from '../core/backupStore';
-import { discoverContainers, type PgContainer } from '../core/discovery';
+import { listBackups, type BackupEntry } from '../core/store/backupStore';
+import { discoverContainers, type PgContainer } from '../core/postgres/discovery';
 import { errorMessage, isPgBackupError } from '../core/errors';
 import type { Services } from './services';
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { DiscoveryOptions } from '../core/discovery';
-import { createDockerClient, type DockerClient } from '../core/dockerClient';
+import type { DiscoveryOptions } from '../core/postgres/discovery';
+import { createDockerClient, type DockerClient } from '../core/docker/client';
 import type { Logger } from '../core/logger';
 import { affectsSettings, readSettings, type Settings } from './settings';
 

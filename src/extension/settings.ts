@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { DEFAULT_COMPRESSION_LEVEL } from '../core/backup';
-import { resolveBackupDir } from '../core/backupStore';
-import type { BackupFormat } from '../core/naming';
+import { DEFAULT_COMPRESSION_LEVEL } from '../core/backup/backupDatabase';
+import { resolveBackupDir } from '../core/store/backupStore';
+import type { BackupFormat } from '../core/store/naming';
 
 export const SECTION = 'pgDockerBackup';
 

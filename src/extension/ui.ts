@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import type { PgContainer } from '../core/discovery';
+import type { PgContainer } from '../core/postgres/discovery';
 import { errorMessage, isPgBackupError } from '../core/errors';
-import { sideDatabaseKind } from '../core/naming';
+import { sideDatabaseKind } from '../core/databases/sideDatabases';
 import { formatBytes, formatDuration, type Progress, type ProgressListener } from '../core/progress';
-import type { BackupEntry } from '../core/backupStore';
+import type { BackupEntry } from '../core/store/backupStore';
 import type { BackupModel } from './model';
 import type { Services } from './services';
 

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { createDockerClient } from '../../src/core/dockerClient';
-import { runSql } from '../../src/core/postgres';
+import { createDockerClient } from '../../src/core/docker/client';
+import { runSql } from '../../src/core/postgres/client';
 import type { ExtensionApi } from '../../src/extension/extension';
 import type { Node } from '../../src/extension/tree/nodes';
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { DEMO_APP, DEMO_DB } from '../../src/core/demo';
-import { findContainer } from '../../src/core/discovery';
+import { findContainer } from '../../src/core/postgres/discovery';
 import { IMAGE_NEW, cli, containerState, docker, requireDocker, waitFor } from './harness';
 
 /** The demo stack has fixed names; it is sample data by definition, so the test starts from none. */

@@ -9,9 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { createDockerClient, type DockerClient } from '../../src/core/dockerClient';
-import { queryJson, runSql, type PgTarget } from '../../src/core/postgres';
-import { quoteIdent, quoteLiteral } from '../../src/core/sql';
+import { createDockerClient, type DockerClient } from '../../src/core/docker/client';
+import { queryJson, runSql, type PgTarget } from '../../src/core/postgres/client';
+import { quoteIdent, quoteLiteral } from '../../src/core/postgres/sql';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const IMAGE_OLD = process.env.PGDB_TEST_IMAGE_OLD ?? 'pg-docker-backup-test/postgres:15';

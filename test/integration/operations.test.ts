@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { backupDatabase } from '../../src/core/backup';
+import { backupDatabase } from '../../src/core/backup/backupDatabase';
 import { isPgBackupError } from '../../src/core/errors';
 import {
   CLI,

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { backupDatabase } from '../../src/core/backup';
+import { backupDatabase } from '../../src/core/backup/backupDatabase';
 import { isPgBackupError } from '../../src/core/errors';
-import { executeRestore, planRestore } from '../../src/core/restore';
+import { executeRestore, planRestore } from '../../src/core/restore/restore';
 import {
   cleanup,
   cli,

@@ -5,10 +5,10 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { backupDatabase } from '../../src/core/backup';
-import { listBackups } from '../../src/core/backupStore';
-import { restoreBackup } from '../../src/core/restore';
-import { exactPattern } from '../../src/core/sql';
+import { backupDatabase } from '../../src/core/backup/backupDatabase';
+import { listBackups } from '../../src/core/store/backupStore';
+import { restoreBackup } from '../../src/core/restore/restore';
+import { exactPattern } from '../../src/core/postgres/sql';
 import { cleanup, cli, databases, docker, fingerprint, loadChinook, requireDocker, sql, startPostgres, tempDir, type PgTestContainer } from './harness';
 
 const WEIRD_DB = 'we"ird; db ü';

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { pgDumpArgv, validateCompressionLevel } from '../../src/core/backup';
-import { createDatabaseLikeSql, terminateAndWaitSql } from '../../src/core/databaseAdmin';
-import { failingStatement, restoreArgv } from '../../src/core/restore';
+import { pgDumpArgv, validateCompressionLevel } from '../../src/core/backup/backupDatabase';
+import { createDatabaseLikeSql, terminateAndWaitSql } from '../../src/core/postgres/admin';
+import { failingStatement, restoreArgv } from '../../src/core/restore/restore';
 import { formatArgv, redact, redactEnv } from '../../src/core/logger';
-import { argvSecrets, psqlArgv } from '../../src/core/postgres';
-import { cpusAllowed } from '../../src/core/dockerClient';
+import { argvSecrets, psqlArgv } from '../../src/core/postgres/client';
+import { cpusAllowed } from '../../src/core/docker/client';
 
 describe('argv and statement building', () => {
   it('builds pg_dump argv for both formats with filters, strict names and no owner', () => {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
-import { detectBackupContent, parseCustomHeader } from '../../src/core/backupFormat';
+import { detectBackupContent, parseCustomHeader } from '../../src/core/backup/format';
 
 const PLAIN = `--
 -- PostgreSQL database dump

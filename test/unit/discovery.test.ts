@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { connectionFromEnv, findAppContainers, globMatch, isPostgresContainer, isProtected } from '../../src/core/discovery';
+import { connectionFromEnv, findAppContainers, globMatch, isPostgresContainer, isProtected } from '../../src/core/postgres/discovery';
 
 const c = (name: string, image: string, labels: Record<string, string> = {}, isDatabase = false) => ({
   id: name,

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { parseDockerHost, resolveDockerEndpoints, type EndpointEnvironment } from '../../src/core/dockerEndpoint';
+import { parseDockerHost, resolveDockerEndpoints, type EndpointEnvironment } from '../../src/core/docker/endpoint';
 
 function env(over: Partial<EndpointEnvironment> & { files?: Record<string, string> }): EndpointEnvironment {
   const files = over.files ?? {};

@@ -1,17 +1,6 @@
 import * as assert from 'node:assert/strict';
-import {
-  backupFileName,
-  databaseStem,
-  decodePathSegment,
-  encodePathSegment,
-  MAX_IDENTIFIER_BYTES,
-  parseBackupFileName,
-  parseSideDatabaseName,
-  sideDatabaseName,
-  sideDatabaseKind,
-  timestamp,
-  truncateUtf8,
-} from '../../src/core/naming';
+import { backupFileName, decodePathSegment, encodePathSegment, parseBackupFileName, timestamp } from '../../src/core/store/naming';
+import { databaseStem, MAX_IDENTIFIER_BYTES, parseSideDatabaseName, sideDatabaseKind, sideDatabaseName, truncateUtf8 } from '../../src/core/databases/sideDatabases';
 
 describe('naming', () => {
   const at = new Date(Date.UTC(2026, 10, 23, 7, 5, 9));

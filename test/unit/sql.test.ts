@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { exactPattern, patternToRegexes, quoteIdent, quoteLiteral, settingAssignment, splitGucList, tableMatchesPatterns } from '../../src/core/sql';
-import { dbConninfo, psqlArgv } from '../../src/core/postgres';
+import { exactPattern, patternToRegexes, quoteIdent, quoteLiteral, settingAssignment, splitGucList, tableMatchesPatterns } from '../../src/core/postgres/sql';
+import { dbConninfo, psqlArgv } from '../../src/core/postgres/client';
 
 describe('SQL quoting', () => {
   it('quotes identifiers with quotes, semicolons and Unicode', () => {

@@ -1,5 +1,5 @@
 import { integer, oneOf, parse } from '../args';
-import { backupDatabase } from '../../core/backup';
+import { backupDatabase } from '../../core/backup/backupDatabase';
 import { formatBytes, formatDuration } from '../../core/progress';
 import { EXIT_OK, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';

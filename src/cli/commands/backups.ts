@@ -1,5 +1,5 @@
 import { parse } from '../args';
-import { listBackups } from '../../core/backupStore';
+import { listBackups } from '../../core/store/backupStore';
 import { formatBytes } from '../../core/progress';
 import { EXIT_OK, writeJson, type CliContext } from '../io';
 import { backupDirFor } from '../services';

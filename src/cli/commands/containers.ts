@@ -1,5 +1,5 @@
 import { parse } from '../args';
-import { discoverContainers } from '../../core/discovery';
+import { discoverContainers } from '../../core/postgres/discovery';
 import { formatBytes } from '../../core/progress';
 import { EXIT_OK, writeJson, type CliContext } from '../io';
 import { discoveryFor, dockerFor } from '../services';

@@ -1,7 +1,7 @@
 import { integer, parse } from '../args';
 import { PgBackupError } from '../../core/errors';
 import { formatDuration } from '../../core/progress';
-import { executeRestore, planRestore } from '../../core/restore';
+import { executeRestore, planRestore } from '../../core/restore/restore';
 import { planUndo, undoRestore } from '../../core/undo';
 import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { discoveryFor, dockerFor } from '../services';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { backupDatabase } from '../../core/backup';
-import type { BackupFormat } from '../../core/naming';
+import { backupDatabase } from '../../core/backup/backupDatabase';
+import type { BackupFormat } from '../../core/store/naming';
 import { formatBytes, formatDuration } from '../../core/progress';
 import { pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { deleteBackup } from '../../core/backupStore';
+import { deleteBackup } from '../../core/store/backupStore';
 import { confirmModal, pickBackup, showError } from '../ui';
 import type { CommandHandler } from './context';
 import type { Node } from '../tree/nodes';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { executeRestore, planRestore } from '../../core/restore';
+import { executeRestore, planRestore } from '../../core/restore/restore';
 import { formatDuration } from '../../core/progress';
 import { confirmModal, confirmTyped, pickBackup, pickContainer, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';

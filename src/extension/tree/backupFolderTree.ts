@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { decodePathSegment } from '../../core/naming';
+import { decodePathSegment } from '../../core/store/naming';
 import type { BackupModel } from '../model';
 import { toTreeItem, type Node } from './nodes';
 

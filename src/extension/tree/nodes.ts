@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackupEntry } from '../../core/backupStore';
-import type { PgContainer } from '../../core/discovery';
-import { sideDatabaseKind } from '../../core/naming';
-import type { DatabaseInfo } from '../../core/postgres';
+import type { BackupEntry } from '../../core/store/backupStore';
+import type { PgContainer } from '../../core/postgres/discovery';
+import { sideDatabaseKind } from '../../core/databases/sideDatabases';
+import type { DatabaseInfo } from '../../core/postgres/client';
 import { formatBytes } from '../../core/progress';
 
 /** Plain data for each row; TreeItems are made from it without any I/O. */

@@ -1,5 +1,5 @@
-import type { DockerClient, ExecOptions, ExecResult } from './dockerClient';
-import { PgBackupError } from './errors';
+import type { DockerClient, ExecOptions, ExecResult } from '../docker/client';
+import { PgBackupError } from '../errors';
 import { quoteLiteral } from './sql';
 
 /** How to reach one Postgres server: through `docker exec` in its container, over its local socket. */

@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { flushContainerFilesystem, runningApps, withAppsStopped } from './appContainers';
-import { PLAIN_DUMP_COMPLETE, inspectBackupFile, type BackupContent } from './backupFormat';
-import { describeBackup, type BackupEntry } from './backupStore';
+import { flushContainerFilesystem, runningApps, withAppsStopped } from '../postgres/appContainers';
+import { PLAIN_DUMP_COMPLETE, inspectBackupFile, type BackupContent } from '../backup/format';
+import { describeBackup, type BackupEntry } from '../store/backupStore';
 import {
   allowConnectionsSql,
   createDatabaseLikeSql,
@@ -15,15 +15,15 @@ import {
   type DatabaseProperties,
   runStatements,
   terminateAndWaitSql,
-} from './databaseAdmin';
-import { findContainer, type AppContainer, type DiscoveryOptions, type PgContainer } from './discovery';
-import type { DockerClient, ExecResult } from './dockerClient';
-import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { parseSideDatabaseName, sideDatabaseName } from './naming';
-import { argvSecrets, clientEnv, dbConninfo, firstErrorLines, serverInfoAndDatabases, serverOverview, type ServerInfo } from './postgres';
-import { ProgressReporter, formatBytes, formatDuration, type ProgressListener } from './progress';
-import { quoteIdent } from './sql';
+} from '../postgres/admin';
+import { findContainer, type AppContainer, type DiscoveryOptions, type PgContainer } from '../postgres/discovery';
+import type { DockerClient, ExecResult } from '../docker/client';
+import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from '../errors';
+import { silentLogger, type Logger } from '../logger';
+import { parseSideDatabaseName, sideDatabaseName } from '../databases/sideDatabases';
+import { argvSecrets, clientEnv, dbConninfo, firstErrorLines, serverInfoAndDatabases, serverOverview, type ServerInfo } from '../postgres/client';
+import { ProgressReporter, formatBytes, formatDuration, type ProgressListener } from '../progress';
+import { quoteIdent } from '../postgres/sql';
 
 export interface RestoreOptions {
   backupPath: string;

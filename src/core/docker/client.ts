@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
-import { DockerDemuxer, TailBuffer } from './dockerStream';
-import { dockerUnreachableHint, resolveDockerEndpoints, type DockerEndpoint, type EndpointEnvironment } from './dockerEndpoint';
-import { PgBackupError, cancelledError, errorMessage } from './errors';
-import { formatArgv, redactEnv, silentLogger, type Logger } from './logger';
+import { DockerDemuxer, TailBuffer } from './demux';
+import { dockerUnreachableHint, resolveDockerEndpoints, type DockerEndpoint, type EndpointEnvironment } from './endpoint';
+import { PgBackupError, cancelledError, errorMessage } from '../errors';
+import { formatArgv, redactEnv, silentLogger, type Logger } from '../logger';
 
 export interface ContainerSummary {
   id: string;

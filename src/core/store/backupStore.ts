@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { inspectBackupFile, type BackupContent } from './backupFormat';
+import { inspectBackupFile, type BackupContent } from '../backup/format';
 import { BACKUP_FILE_PATTERN, MANIFEST_SUFFIX, PARTIAL_SUFFIX, decodePathSegment, parseBackupFileName, type BackupFormat } from './naming';
 
 /** Written beside every backup as `<file>.json`. */

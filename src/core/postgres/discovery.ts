@@ -1,7 +1,7 @@
-import type { ContainerDetails, ContainerSummary, DockerClient } from './dockerClient';
-import { PgBackupError, errorMessage } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { serverOverview, type DatabaseInfo, type PgTarget, type ServerInfo } from './postgres';
+import type { ContainerDetails, ContainerSummary, DockerClient } from '../docker/client';
+import { PgBackupError, errorMessage } from '../errors';
+import { silentLogger, type Logger } from '../logger';
+import { serverOverview, type DatabaseInfo, type PgTarget, type ServerInfo } from './client';
 
 export const LABEL_ENABLE = 'pg-docker-backup.enable';
 export const LABEL_STOP_DURING_RESTORE = 'pg-docker-backup.stop-during-restore';

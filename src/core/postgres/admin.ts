@@ -1,6 +1,6 @@
-import type { DockerClient } from './dockerClient';
-import { PgBackupError } from './errors';
-import { APPLICATION_NAME, dbConninfo, queryJson, runClient, runSql, type PgTarget } from './postgres';
+import type { DockerClient } from '../docker/client';
+import { PgBackupError } from '../errors';
+import { APPLICATION_NAME, dbConninfo, queryJson, runClient, runSql, type PgTarget } from './client';
 import { quoteIdent, quoteLiteral, settingAssignment } from './sql';
 
 /** What `CREATE DATABASE` needs to make a database like an existing one. */

@@ -1,7 +1,7 @@
 import type { AppContainer } from './discovery';
-import type { DockerClient } from './dockerClient';
-import { errorMessage } from './errors';
-import { silentLogger, type Logger } from './logger';
+import type { DockerClient } from '../docker/client';
+import { errorMessage } from '../errors';
+import { silentLogger, type Logger } from '../logger';
 
 /**
  * The running app containers to stop: those named by the user (`--stop` / `--restart`), else the

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as zlib from 'node:zlib';
-import type { BackupFormat } from './naming';
+import type { BackupFormat } from '../store/naming';
 
 /** What a backup file is, read from its first bytes (never from its name alone). */
 export interface BackupContent {

@@ -3,16 +3,16 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BackupManifest } from './backupStore';
-import { inspectBackupFile } from './backupFormat';
-import { findContainer, type DiscoveryOptions, type PgContainer } from './discovery';
-import type { DockerClient } from './dockerClient';
-import { PgBackupError, errorMessage, isPgBackupError } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { backupFileName, encodePathSegment, MANIFEST_SUFFIX, PARTIAL_SUFFIX, type BackupFormat } from './naming';
-import { argvSecrets, clientError, clientEnv, clientVersion, dbConninfo, queryJson, serverOverview, type PgTarget } from './postgres';
-import { HashingCounter, ProgressReporter, formatBytes, type ProgressListener } from './progress';
-import { tableMatchesPatterns } from './sql';
+import type { BackupManifest } from '../store/backupStore';
+import { inspectBackupFile } from './format';
+import { findContainer, type DiscoveryOptions, type PgContainer } from '../postgres/discovery';
+import type { DockerClient } from '../docker/client';
+import { PgBackupError, errorMessage, isPgBackupError } from '../errors';
+import { silentLogger, type Logger } from '../logger';
+import { backupFileName, encodePathSegment, MANIFEST_SUFFIX, PARTIAL_SUFFIX, type BackupFormat } from '../store/naming';
+import { argvSecrets, clientError, clientEnv, clientVersion, dbConninfo, queryJson, serverOverview, type PgTarget } from '../postgres/client';
+import { HashingCounter, ProgressReporter, formatBytes, type ProgressListener } from '../progress';
+import { tableMatchesPatterns } from '../postgres/sql';
 
 export const TOOL_NAME = 'pg-docker-backup';
 /**
