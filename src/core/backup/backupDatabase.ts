@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BackupManifest } from '../store/backupStore';
+import type { BackupManifest } from './manifest';
 import { inspectBackupFile } from './format';
 import { findContainer, type DiscoveryOptions, type PgContainer } from '../postgres/discovery';
 import type { DockerClient } from '../docker/client';
@@ -196,7 +196,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     const durationMs = Date.now() - started;
     progress.bytes(counter.bytes, undefined, started, true);
     const manifest: BackupManifest = {
-      manifestVersion: 1,
+      manifestVersion: 2,
       tool: TOOL_NAME,
       file: path.basename(finalPath),
       container: container.name,
@@ -208,7 +208,8 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       serverVersion: server.version,
       pgDumpVersion: dumpVersion.version,
       format,
-      compression: { algorithm: 'gzip', level },
+      stages: format === 'sql' ? [{ kind: 'compress', algorithm: 'gzip', level, where: 'container' }] : [],
+      archiveCompression: format === 'custom' ? { algorithm: 'gzip', level } : undefined,
       options: { tables: options.tables ?? [], schemas: options.schemas ?? [], noOwner: !!options.noOwner },
       bytes: counter.bytes,
       sha256: counter.hash.digest('hex'),

@@ -2,32 +2,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspectBackupFile, type BackupContent } from '../backup/format';
+import { readManifest, type BackupManifest } from '../backup/manifest';
 import { BACKUP_FILE_PATTERN, MANIFEST_SUFFIX, PARTIAL_SUFFIX, decodePathSegment, parseBackupFileName, type BackupFormat } from './naming';
-
-/** Written beside every backup as `<file>.json`. */
-export interface BackupManifest {
-  manifestVersion: 1;
-  tool: string;
-  file: string;
-  container: string;
-  containerId: string;
-  image: string;
-  composeProject?: string;
-  composeService?: string;
-  database: string;
-  serverVersion: string;
-  pgDumpVersion: string;
-  format: BackupFormat;
-  compression: { algorithm: 'gzip'; level: number };
-  options: { tables: string[]; schemas: string[]; noOwner: boolean };
-  bytes: number;
-  sha256: string;
-  created: string;
-  durationMs: number;
-  /** `exact` counts for small databases; `estimated` (planner statistics) above the threshold. */
-  rowCounts: 'exact' | 'estimated';
-  tables: { schema: string; name: string; rows: number }[];
-}
 
 /** One backup file found on disk, with a manifest or recognised by its content. */
 export interface BackupEntry {
@@ -65,15 +41,6 @@ export function resolveBackupDir(
   return path.join(env.XDG_DATA_HOME || path.join(homedir, '.local', 'share'), 'pg-docker-backup', 'backups');
 }
 
-export async function readManifest(backupPath: string): Promise<BackupManifest | undefined> {
-  try {
-    const m = JSON.parse(await fs.readFile(backupPath + MANIFEST_SUFFIX, 'utf8')) as BackupManifest;
-    return m && m.manifestVersion === 1 ? m : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Describes one backup file: from its manifest when there is one, else from its content. */
 export async function describeBackup(file: string, root?: string): Promise<BackupEntry> {
   const stat = await fs.stat(file);
@@ -89,7 +56,7 @@ export async function describeBackup(file: string, root?: string): Promise<Backu
       container: manifest.container,
       database: manifest.database,
       format: manifest.format,
-      gzipped: manifest.format === 'sql',
+      gzipped: manifest.stages.some((st) => st.algorithm === 'gzip'),
       pgDumpVersion: manifest.pgDumpVersion,
       serverVersion: manifest.serverVersion,
       manifest,

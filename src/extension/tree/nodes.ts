@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { describeEncoding } from '../../core/backup/manifest';
 import type { BackupEntry } from '../../core/store/backupStore';
 import type { PgContainer } from '../../core/postgres/discovery';
 import { sideDatabaseKind } from '../../core/databases/sideDatabases';
@@ -39,7 +40,7 @@ function backupTooltip(b: BackupEntry): vscode.MarkdownString {
       [
         `container:   ${m.container} (${m.image})`,
         `database:    ${m.database}`,
-        `format:      ${m.format}, gzip level ${m.compression.level}`,
+        `format:      ${m.format}, ${describeEncoding(m)}`,
         `size:        ${formatBytes(m.bytes)}`,
         `sha256:      ${m.sha256}`,
         `created:     ${m.created}`,

@@ -1,0 +1,91 @@
+import * as fs from 'node:fs/promises';
+import type { StageRecord } from '../pipeline/stage';
+import { MANIFEST_SUFFIX, type BackupFormat } from '../store/naming';
+
+/** One check of a backup, recorded in its manifest. */
+export interface Verification {
+  /** ISO time. */
+  at: string;
+  kind: 'quick' | 'deep';
+  ok: boolean;
+  /** What failed, or what was compared. */
+  detail?: string;
+}
+
+/** Written beside every backup as `<file>.json` (version 2; version 1 files are read and upgraded). */
+export interface BackupManifest {
+  manifestVersion: 2;
+  tool: string;
+  file: string;
+  container: string;
+  containerId: string;
+  image: string;
+  composeProject?: string;
+  composeService?: string;
+  database: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  format: BackupFormat;
+  /** The encode stages after pg_dump, in the order applied (e.g. gzip in the container, then age here). */
+  stages: StageRecord[];
+  /** The compression inside a custom archive (pg_dump -Fc -Z), which is part of the format, not a stage. */
+  archiveCompression?: { algorithm: string; level?: number };
+  options: { tables: string[]; schemas: string[]; noOwner: boolean; encoding?: string };
+  /** Size and sha256 of the stored bytes (after every stage: for an encrypted file, of the ciphertext). */
+  bytes: number;
+  sha256: string;
+  created: string;
+  durationMs: number;
+  /** `exact` counts for small databases; `estimated` (planner statistics) above the threshold. */
+  rowCounts: 'exact' | 'estimated';
+  tables: { schema: string; name: string; rows: number }[];
+  /** Roles and extensions the dump refers to, where known. */
+  roles?: string[];
+  extensions?: string[];
+  /** Every verification of this file, oldest first. */
+  verifications?: Verification[];
+}
+
+/** The version-1 manifest: gzip was the only codec (plain: pg_dump -Z in the container; custom: inside the archive). */
+interface ManifestV1 extends Omit<BackupManifest, 'manifestVersion' | 'stages' | 'archiveCompression'> {
+  manifestVersion: 1;
+  compression: { algorithm: 'gzip'; level: number };
+}
+
+/** Reads a manifest of any known version as version 2; undefined for anything else. */
+export function upgradeManifest(raw: unknown): BackupManifest | undefined {
+  const m = raw as (BackupManifest | ManifestV1 | null | undefined);
+  if (!m || typeof m !== 'object') return undefined;
+  if (m.manifestVersion === 2 && Array.isArray(m.stages)) return m;
+  if (m.manifestVersion === 1) {
+    const { compression, manifestVersion: _v, ...rest } = m;
+    return {
+      ...rest,
+      manifestVersion: 2,
+      stages: m.format === 'sql' ? [{ kind: 'compress', algorithm: 'gzip', level: compression.level, where: 'container' }] : [],
+      archiveCompression: m.format === 'custom' ? { algorithm: 'gzip', level: compression.level } : undefined,
+    };
+  }
+  return undefined;
+}
+
+export async function readManifest(backupPath: string): Promise<BackupManifest | undefined> {
+  try {
+    return upgradeManifest(JSON.parse(await fs.readFile(backupPath + MANIFEST_SUFFIX, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest verification, if any. */
+export function lastVerification(m: BackupManifest | undefined): Verification | undefined {
+  const v = m?.verifications;
+  return v && v.length ? v[v.length - 1] : undefined;
+}
+
+/** How the stored bytes were made, in words: `gzip level 1`, `custom archive (gzip level 1)`, `zstd 3, then age`. */
+export function describeEncoding(m: Pick<BackupManifest, 'stages' | 'archiveCompression'>): string {
+  const parts = m.stages.map((s) => (s.kind === 'encrypt' ? `${s.algorithm} encryption` : `${s.algorithm}${s.level !== undefined ? ` level ${s.level}` : ''}`));
+  if (m.archiveCompression) parts.unshift(`archive ${m.archiveCompression.algorithm}${m.archiveCompression.level !== undefined ? ` level ${m.archiveCompression.level}` : ''}`);
+  return parts.length ? parts.join(', then ') : 'uncompressed';
+}
