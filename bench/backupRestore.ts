@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MB, bash, containerId, cpuSnapshot, cpuUse, docker, fmtMB, fmtS, fmtX, haveGnuTime, median, psql, q, run, sleep, table, type CpuUse } from './lib';
 import { probe } from './streamProbe';
-import { DEFAULT_COMPRESSION_LEVEL } from '../src/core/backup/backupDatabase';
+import { DEFAULT_COMPRESSION_LEVEL } from '../src/core/backup/pgDump';
 import { MANIFEST_SUFFIX } from '../src/core/store/naming';
 import { BENCH_DB, BENCH_USER, benchEnv, ensureReferenceDb, removeBenchContainers, rowCounts, type BenchEnv } from './referenceDb';
 

@@ -1,14 +1,13 @@
-import { runningApps, withAppsStopped } from './postgres/appContainers';
 import { backupDatabase, type BackupResult } from './backup/backupDatabase';
-import { createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, runStatements, terminateAndWaitSql, allowConnectionsSql } from './postgres/admin';
-import { requireRunning, type AppContainer, type DiscoveryOptions } from './postgres/discovery';
 import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { serverOverview } from './postgres/client';
-import { ProgressReporter, type ProgressListener } from './progress';
+import { beginOperation, type OperationContext } from './operation';
+import { allowConnectionsSql, createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, terminateAndWaitSql } from './postgres/admin';
+import { runningApps, withAppsStopped } from './postgres/appContainers';
+import type { AppContainer } from './postgres/discovery';
+import { attachServer, attachedServer, runningContainer, openServer, serverFor } from './postgres/server';
 
-export interface ResetOptions {
+export interface ResetOptions extends OperationContext {
   container: string;
   database?: string;
   /** Containers to stop and start again instead of the discovered app containers. */
@@ -17,10 +16,6 @@ export interface ResetOptions {
   noSafetyBackup?: boolean;
   /** Where the safety backup goes. */
   dir: string;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-  logger?: Logger;
-  discovery?: DiscoveryOptions;
 }
 
 export interface ResetPlan {
@@ -35,12 +30,13 @@ export interface ResetPlan {
 }
 
 export async function planReset(docker: DockerClient, options: ResetOptions): Promise<ResetPlan> {
-  const c = await requireRunning(docker, options.container, { ...options.discovery, logger: options.logger });
+  const op = beginOperation(options);
+  const { server } = await openServer(docker, options.container, op, { withApps: true });
+  const c = server.container;
   const database = options.database ?? c.defaultDatabase;
-  const { maintenanceDb: maint, databases } = await serverOverview(docker, c.target, options.signal);
-  const info = databases.find((d) => d.name === database);
-  if (!info) throw new PgBackupError('usage', `There is no database "${database}" in ${c.name}; it has: ${databases.map((d) => d.name).join(', ')}.`);
-  if (database === maint) throw new PgBackupError('refused', `"${database}" is the maintenance database of ${c.name}; resetting it is not supported.`);
+  const info = server.databases.find((d) => d.name === database);
+  if (!info) throw new PgBackupError('usage', `There is no database "${database}" in ${c.name}; it has: ${server.databases.map((d) => d.name).join(', ')}.`);
+  if (database === server.maintenanceDb) throw new PgBackupError('refused', `"${database}" is the maintenance database of ${c.name}; resetting it is not supported.`);
   const restartContainers = await runningApps(docker, options.restart, c.appContainers);
   const steps = [
     options.noSafetyBackup ? 'No safety backup (--no-safety-backup).' : `Back up "${database}" to ${options.dir} first (a way back).`,
@@ -48,7 +44,7 @@ export async function planReset(docker: DockerClient, options: ResetOptions): Pr
     `End the sessions of "${database}", drop it, and create it empty again with owner "${info.owner}" and the same encoding, collation and settings.`,
     restartContainers.length ? `Start ${restartContainers.map((a) => a.name).join(', ')} again (their migrations run).` : '',
   ].filter(Boolean);
-  return {
+  const plan: ResetPlan = {
     container: { id: c.id, name: c.name, protected: c.protected },
     database,
     owner: info.owner,
@@ -57,6 +53,7 @@ export async function planReset(docker: DockerClient, options: ResetOptions): Pr
     safetyBackup: !options.noSafetyBackup,
     steps,
   };
+  return attachServer(plan, server);
 }
 
 /** Safety backup, stop apps, terminate, drop and recreate like before, start apps. */
@@ -65,11 +62,10 @@ export async function resetDatabase(
   plan: ResetPlan,
   options: ResetOptions,
 ): Promise<{ plan: ResetPlan; safetyBackup?: BackupResult; downtimeMs: number; warnings: string[] }> {
-  const log = options.logger ?? silentLogger;
-  const progress = new ProgressReporter(options.onProgress);
+  const op = beginOperation(options);
   let safetyBackup: BackupResult | undefined;
   if (plan.safetyBackup) {
-    progress.step('backup', `Safety backup of "${plan.database}"`);
+    op.progress.step('backup', `Safety backup of "${plan.database}"`);
     try {
       safetyBackup = await backupDatabase(docker, {
         container: plan.container.id,
@@ -78,32 +74,33 @@ export async function resetDatabase(
         dir: options.dir,
         signal: options.signal,
         onProgress: options.onProgress,
-        logger: log,
+        logger: op.log,
         discovery: options.discovery,
       });
     } catch (e) {
       throw new PgBackupError(e instanceof PgBackupError && e.kind === 'cancelled' ? 'cancelled' : 'failed', `The safety backup failed, so "${plan.database}" was not reset: ${errorMessage(e)}`, { cause: e });
     }
   }
-  throwIfAborted(options.signal, 'The reset');
-  const c = await requireRunning(docker, plan.container.id, { ...options.discovery, withApps: false, logger: log });
-  // Read now, after the safety backup, in the overview's one round trip (as a restore's plan does).
-  const { maintenanceDb: maint, server, extra } = await serverOverview(docker, c.target, options.signal, { live: `(${databasePropertiesSql(plan.database)})` });
+  throwIfAborted(op.signal, 'The reset');
+  // The container as planned (still required to be running); the database's properties are read now, after
+  // the safety backup, in the overview's one round trip (as a restore's plan does).
+  const container = attachedServer(plan)?.container ?? (await runningContainer(docker, plan.container.id, op));
+  const { server, extra } = await serverFor(docker, container, op, { live: `(${databasePropertiesSql(plan.database)})` });
   const props = parseDatabaseProperties(plan.database, extra.live);
   const outcome = await withAppsStopped(
     docker,
     plan.restartContainers,
     async () => {
-      progress.step('reset', `Dropping and recreating "${plan.database}"`);
-      await runStatements(docker, c.target, maint, [allowConnectionsSql(plan.database, false), terminateAndWaitSql([plan.database])], `ending the sessions of ${plan.database}`).catch(async (e) => {
-        await runStatements(docker, c.target, maint, [allowConnectionsSql(plan.database, true)], 'allowing connections again').catch(() => undefined);
+      op.progress.step('reset', `Dropping and recreating "${plan.database}"`);
+      await server.admin([allowConnectionsSql(plan.database, false), terminateAndWaitSql([plan.database])], `ending the sessions of ${plan.database}`).catch(async (e) => {
+        await server.admin([allowConnectionsSql(plan.database, true)], 'allowing connections again').catch(() => undefined);
         throw e;
       });
-      await runStatements(docker, c.target, maint, [dropDatabaseSql(plan.database, server.major)], `dropping ${plan.database}`);
-      await runStatements(docker, c.target, maint, createDatabaseLikeSql(props, plan.database), `creating ${plan.database}`);
+      await server.admin([dropDatabaseSql(plan.database, server.info.major)], `dropping ${plan.database}`);
+      await server.admin(createDatabaseLikeSql(props, plan.database), `creating ${plan.database}`);
     },
-    { logger: log, onStep: (m) => progress.step('reset', m) },
+    { logger: op.log, onStep: (m) => op.progress.step('reset', m) },
   );
-  progress.step('done', `"${plan.database}" is empty again${safetyBackup ? `; safety backup: ${safetyBackup.path}` : ''}`);
+  op.progress.step('done', `"${plan.database}" is empty again${safetyBackup ? `; safety backup: ${safetyBackup.path}` : ''}`);
   return { plan, safetyBackup, downtimeMs: outcome.downtimeMs, warnings: outcome.startFailures.map((f) => `Could not start ${f}`) };
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DEFAULT_COMPRESSION_LEVEL } from '../core/backup/backupDatabase';
+import { DEFAULT_COMPRESSION_LEVEL } from '../core/backup/pgDump';
 import { resolveBackupDir } from '../core/store/backupStore';
 import type { BackupFormat } from '../core/store/naming';
 

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { backupDatabase } from '../../src/core/backup/backupDatabase';
 import { isPgBackupError } from '../../src/core/errors';
-import { executeRestore, planRestore } from '../../src/core/restore/restore';
+import { executeRestore } from '../../src/core/restore/execute';
+import { planRestore } from '../../src/core/restore/plan';
 import {
   cleanup,
   cli,

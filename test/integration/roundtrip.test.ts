@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { backupDatabase } from '../../src/core/backup/backupDatabase';
 import { listBackups } from '../../src/core/store/backupStore';
-import { restoreBackup } from '../../src/core/restore/restore';
+import { restoreBackup } from '../../src/core/restore/execute';
 import { exactPattern } from '../../src/core/postgres/sql';
 import { cleanup, cli, databases, docker, fingerprint, loadChinook, requireDocker, sql, startPostgres, tempDir, type PgTestContainer } from './harness';
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { pgDumpArgv, validateCompressionLevel } from '../../src/core/backup/backupDatabase';
+import { pgDumpArgv, validateCompressionLevel } from '../../src/core/backup/pgDump';
 import { createDatabaseLikeSql, terminateAndWaitSql } from '../../src/core/postgres/admin';
-import { failingStatement, restoreArgv } from '../../src/core/restore/restore';
+import { failingStatement, restoreArgv } from '../../src/core/restore/loaders';
 import { formatArgv, redact, redactEnv } from '../../src/core/logger';
 import { argvSecrets, psqlArgv } from '../../src/core/postgres/client';
 import { cpusAllowed } from '../../src/core/docker/client';

@@ -1,7 +1,8 @@
 import { integer, parse } from '../args';
 import { PgBackupError } from '../../core/errors';
 import { formatDuration } from '../../core/progress';
-import { executeRestore, planRestore } from '../../core/restore/restore';
+import { executeRestore } from '../../core/restore/execute';
+import { planRestore } from '../../core/restore/plan';
 import { planUndo, undoRestore } from '../../core/undo';
 import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { discoveryFor, dockerFor } from '../services';

@@ -212,12 +212,3 @@ export async function findContainer(docker: DockerClient, nameOrId: string, opti
   const all = summaries.map((s) => ({ ...s, isDatabase: isPostgresContainer(s, envs.get(s.id)) }));
   return describe(docker, details, all, options);
 }
-
-/** The container, required to be running, for an operation that needs its server. */
-export async function requireRunning(docker: DockerClient, nameOrId: string, options: DiscoveryOptions = {}): Promise<PgContainer> {
-  const c = await findContainer(docker, nameOrId, { ...options, withDatabases: false });
-  if (!c.running) {
-    throw new PgBackupError('refused', `Container ${c.name} is not running (it is ${c.state}): start it with \`docker start ${c.name}\` and try again.`);
-  }
-  return c;
-}

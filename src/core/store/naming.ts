@@ -45,24 +45,36 @@ export function decodePathSegment(segment: string): string {
 
 export type BackupFormat = 'sql' | 'custom';
 
+/** The file name suffix of a format, before any stage's own (`.gz`, `.zst`, `.age`). */
+export function formatExtension(format: BackupFormat): string {
+  return format === 'sql' ? '.sql' : '.dump';
+}
+
+/** The suffix of a backup in the default encoding: a gzipped plain dump (`.sql.gz`) or a custom archive (`.dump`). */
 export function backupExtension(format: BackupFormat): string {
   return format === 'sql' ? '.sql.gz' : '.dump';
 }
 
-/** `<database>_<YYYYMMDD_HHMMSS>.<ext>`; `attempt` > 1 adds `_2`, `_3` for two backups in one second. */
-export function backupFileName(database: string, format: BackupFormat, at: Date, attempt = 1): string {
+/**
+ * `<database>_<YYYYMMDD_HHMMSS>.<ext>`; `attempt` > 1 adds `_2`, `_3` for two backups in one second. `ext` is a
+ * format (its default suffix) or a whole suffix such as `.sql.zst.age`.
+ */
+export function backupFileName(database: string, ext: BackupFormat | `.${string}`, at: Date, attempt = 1): string {
   const stem = encodePathSegment(database);
-  return `${stem}_${timestamp(at)}${attempt > 1 ? `_${attempt}` : ''}${backupExtension(format)}`;
+  return `${stem}_${timestamp(at)}${attempt > 1 ? `_${attempt}` : ''}${ext.startsWith('.') ? ext : backupExtension(ext as BackupFormat)}`;
 }
+
+/** Backup file suffixes: a format, then compression, then encryption (`.sql`, `.sql.gz`, `.dump.zst.age`…). */
+const BACKUP_SUFFIX = String.raw`\.(?:sql|dump)(?:\.(?:gz|zst|lz4))?(?:\.age)?`;
 
 /** Reads `<db>_<YYYYMMDD_HHMMSS>` back from a file name (any known extension), when it has one. */
 export function parseBackupFileName(fileName: string): { database: string; at: Date } | undefined {
-  const m = /^(.*)_(\d{8}_\d{6})(?:_\d+)?\.(sql|sql\.gz|dump|dump\.gz)$/.exec(fileName);
+  const m = new RegExp(String.raw`^(.*)_(\d{8}_\d{6})(?:_\d+)?${BACKUP_SUFFIX}$`).exec(fileName);
   if (!m) return undefined;
   const at = parseTimestamp(m[2]);
   return at ? { database: decodePathSegment(m[1]), at } : undefined;
 }
 
-export const BACKUP_FILE_PATTERN = /\.(sql|sql\.gz|dump|dump\.gz)$/;
+export const BACKUP_FILE_PATTERN = new RegExp(`${BACKUP_SUFFIX}$`);
 export const MANIFEST_SUFFIX = '.json';
 export const PARTIAL_SUFFIX = '.partial';

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { executeRestore, planRestore } from '../../core/restore/restore';
+import { executeRestore } from '../../core/restore/execute';
+import { planRestore } from '../../core/restore/plan';
 import { formatDuration } from '../../core/progress';
 import { confirmModal, confirmTyped, pickBackup, pickContainer, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { DockerClient, ExecResult } from '../docker/client';
+import { PgBackupError, errorMessage, isPgBackupError } from '../errors';
+import type { Operation } from '../operation';
+import { argvSecrets, clientEnv, dbConninfo, firstErrorLines, type PgTarget } from '../postgres/client';
+import { openInput, type InputSource } from './input';
+import type { LoaderKind } from './plan';
+
+/**
+ * `sh -c` script restoring a gzipped plain dump with gunzip in the container, so that only compressed
+ * bytes cross the Docker API (measured: 5.0 s against 7.3 s for gunzip on the host at 1x). The positional
+ * arguments are psql's. psql commits at the end of its input even when gunzip failed half-way, so the
+ * script reports gunzip's status (exit 90) and the restore fails before any swap. Exit 96: no gunzip here.
+ */
+export const PLAIN_GZ_IN_CONTAINER_SCRIPT = [
+  'command -v gunzip >/dev/null 2>&1 || { echo "pg-docker-backup: no gunzip in this container" >&2; exit 96; }',
+  'exec 3>&1',
+  'gz=$( { { gunzip -c; echo $? >&4; } | psql "$@" >&3; } 4>&1 )',
+  'ps=$?',
+  '[ "$ps" -eq 0 ] || exit "$ps"',
+  '[ "$gz" = 0 ] || { echo "pg-docker-backup: gunzip in the container failed (exit $gz)" >&2; exit 90; }',
+].join('\n');
+const NO_GUNZIP_EXIT = 96;
+const GUNZIP_FAILED_EXIT = 90;
+
+/** psql/pg_restore argv; with `file`, pg_restore reads that archive (in the container) with `jobs` jobs instead of stdin. */
+export function restoreArgv(format: 'sql' | 'custom', user: string, database: string, parallel?: { file: string; jobs: number }): string[] {
+  if (format === 'sql') return ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-U', user, '-d', dbConninfo(database)];
+  const argv = ['pg_restore', '-w', '--exit-on-error'];
+  if (parallel) argv.push('-j', String(parallel.jobs));
+  argv.push('-U', user, '-d', dbConninfo(database));
+  if (parallel) argv.push('--', parallel.file);
+  return argv;
+}
+
+/** Free space the container's temp folder must keep beyond the archive (a full disk stops the live server too). */
+const SPARE_KIB = 1024 * 1024;
+
+/**
+ * `sh -c` script for copying the archive into the container: $1 the file, $2 the KiB that must be free
+ * there first. Values only as positional arguments. Exits 3 without reading anything when space is short.
+ */
+export const COPY_INTO_CONTAINER_SCRIPT = [
+  'dir=${1%/*}',
+  'avail=$(df -Pk "$dir" 2>/dev/null | awk \'NR==2 {print $4}\')',
+  'case "$avail" in',
+  "  ''|*[!0-9]*) ;;",
+  '  *) if [ "$avail" -lt "$2" ]; then echo "only $avail KiB free in $dir, $2 KiB wanted" >&2; exit 3; fi ;;',
+  'esac',
+  'umask 077',
+  'exec cat > "$1"',
+].join('\n');
+
+export interface ContainerCopy {
+  /** Where the archive is (or partly is) in the container. */
+  file: string;
+  /** Why the copy did not work (the restore then streams instead). */
+  failure?: string;
+  /** The backup file itself failed to read, or the user cancelled: the restore stops. */
+  fatal?: unknown;
+}
+
+/** Copies a custom archive into the container for `pg_restore -j`; never rejects (see ContainerCopy). */
+export async function copyIntoContainer(docker: DockerClient, container: string, src: InputSource & { sizeBytes: number }, dir: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<ContainerCopy> {
+  const file = `${dir.replace(/\/+$/, '')}/pg-docker-backup-restore-${randomBytes(8).toString('hex')}.dump`;
+  const input = openInput(src, onBytes, signal);
+  const needKiB = Math.ceil(src.sizeBytes / 1024) + SPARE_KIB;
+  try {
+    const r = await docker.exec(container, ['sh', '-c', COPY_INTO_CONTAINER_SCRIPT, 'sh', file, String(needKiB)], { stdin: input.stream, signal, what: 'The restore' });
+    if (r.exitCode !== 0) input.stop();
+    const readError = await input.done.then(() => undefined, (e: unknown) => e);
+    if (readError) return { file, fatal: readError };
+    if (r.exitCode !== 0) return { file, failure: firstErrorLines(r.stderr, 1) || `the copy exited with code ${r.exitCode}` };
+    return { file };
+  } catch (e) {
+    input.stop();
+    const readError = await input.done.then(() => undefined, (x: unknown) => x);
+    if (readError || signal?.aborted || isPgBackupError(e, 'cancelled')) return { file, fatal: readError ?? e };
+    return { file, failure: errorMessage(e) };
+  }
+}
+
+/** The error lines of psql/pg_restore stderr that say which statement failed. */
+export function failingStatement(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd());
+  const i = lines.findIndex((l) => /\b(ERROR|FATAL):|error:/.test(l));
+  if (i < 0) return lines.filter(Boolean).slice(-3).join(' ');
+  const picked = [lines[i].trim()];
+  for (const l of lines.slice(i + 1, i + 6)) {
+    if (/^(LINE \d+:|Command was:|DETAIL:|HINT:|CONTEXT:|pg_restore: detail:|\s+)/.test(l) && l.trim()) picked.push(l.trim());
+    else break;
+  }
+  return picked.join(' ').replace(/\s+/g, ' ').slice(0, 600);
+}
+
+const discard = () => new Writable({ write: (_c, _e, cb) => cb() });
+
+/** One loader run into `database`: its argv (for messages) and the process's result. */
+export interface LoaderRun {
+  argv: string[];
+  result: ExecResult;
+}
+
+/** Streams the backup into psql or pg_restore; with `inContainerGunzip`, gunzip runs in the container. */
+export async function streamLoad(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number }, database: string, op: Operation, inContainerGunzip: boolean): Promise<LoaderRun> {
+  const started = Date.now();
+  const input = openInput(src, (n) => op.progress.bytes(n, src.sizeBytes, started), op.signal, inContainerGunzip ? src.stages.slice(-1) : []);
+  const client = restoreArgv(src.format, target.user, database);
+  const execArgv = inContainerGunzip ? ['sh', '-c', PLAIN_GZ_IN_CONTAINER_SCRIPT, 'sh', ...client.slice(1)] : client;
+  const r = await docker
+    .exec(target.container, execArgv, { env: clientEnv(target), secrets: argvSecrets(target), stdin: input.stream, stdout: discard(), signal: op.signal, what: 'The restore' })
+    .catch(async (e: unknown) => {
+      input.stop();
+      await input.done; // an input error (damaged file) says more than the broken stream it caused
+      throw e;
+    });
+  // A restore that stopped early (exit code ≠ 0) left the rest of the file unread.
+  if (r.exitCode !== 0) input.stop();
+  await input.done;
+  return { argv: client, result: r };
+}
+
+/** pg_restore -j on an archive copied into the container. */
+export async function parallelLoad(docker: DockerClient, target: PgTarget, file: string, jobs: number, database: string, op: Operation): Promise<LoaderRun> {
+  const argv = restoreArgv('custom', target.user, database, { file, jobs });
+  const result = await docker.exec(target.container, argv, { env: clientEnv(target), secrets: argvSecrets(target), stdout: discard(), signal: op.signal, what: 'The restore' });
+  return { argv, result };
+}
+
+/**
+ * Runs a streaming loader; a gzipped plain dump whose container has no gunzip (or no sh) is decoded on
+ * this machine instead.
+ */
+export async function runStreamingLoader(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number }, database: string, op: Operation, loader: LoaderKind, containerName: string): Promise<LoaderRun> {
+  const inContainer = loader === 'psql-gunzip';
+  let run = await streamLoad(docker, target, src, database, op, inContainer);
+  const code = run.result.exitCode;
+  if (inContainer && (code === NO_GUNZIP_EXIT || code === 126 || code === 127)) {
+    op.log.debug(`no gunzip/sh in ${containerName} (${run.result.stderr.trim()}): decompressing on this machine instead`);
+    run = await streamLoad(docker, target, src, database, op, false);
+  }
+  return run;
+}
+
+/** The loader's verdict: throws the error that says which statement (or gunzip) failed. */
+export function checkLoaderRun(run: LoaderRun, loader: LoaderKind, containerName: string): void {
+  const { result, argv } = run;
+  if (result.exitCode === GUNZIP_FAILED_EXIT && loader === 'psql-gunzip') {
+    throw new PgBackupError('failed', `gunzip in ${containerName} stopped before the end of the file: ${firstErrorLines(result.stderr, 2)}`, { detail: result.stderr });
+  }
+  if (result.exitCode !== 0) {
+    throw new PgBackupError('failed', `${argv[0]} stopped at an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });
+  }
+  if (/\b(ERROR|FATAL):/.test(result.stderr) && argv[0] === 'pg_restore') {
+    throw new PgBackupError('failed', `pg_restore reported an error: ${failingStatement(result.stderr)}`, { detail: result.stderr });
+  }
+}

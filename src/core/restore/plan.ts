@@ -1,0 +1,224 @@
+import type { DockerClient } from '../docker/client';
+import { parseSideDatabaseName, sideDatabaseName } from '../databases/sideDatabases';
+import { PgBackupError } from '../errors';
+import { beginOperation, type OperationContext } from '../operation';
+import { databasePropertiesSql, parseDatabaseProperties, type DatabaseProperties } from '../postgres/admin';
+import { runningApps } from '../postgres/appContainers';
+import type { DatabaseInfo, ServerInfo } from '../postgres/client';
+import type { AppContainer } from '../postgres/discovery';
+import { formatBytes } from '../progress';
+import { attachServer, openServer } from '../postgres/server';
+import type { StageRecord } from '../pipeline/stage';
+import type { BackupEntry } from '../store/backupStore';
+import { inspectSource, type BackupSource } from './source';
+
+export interface RestoreOptions extends OperationContext {
+  backupPath: string;
+  /** Target container; default the one in the manifest (or the backup's folder). */
+  to?: string;
+  /** Target database; default the one in the manifest (or folder, or archive header). */
+  database?: string;
+  /** Containers to stop during the swap instead of the discovered app containers. */
+  stop?: string[];
+  /** Drop the previous database at once instead of keeping it for undo. */
+  dropPrevious?: boolean;
+  /**
+   * Parallel pg_restore jobs for a custom-format archive (not gzipped): more than 1 copies the archive into
+   * the container first (`pg_restore -j` needs a file it can seek in) and removes it afterwards; 1 streams
+   * it from the host. Default: the CPUs the container may use, up to 8, for archives of 32 MiB and more.
+   */
+  jobs?: number;
+  /** Where in the container the archive is copied for a parallel restore (default /tmp). */
+  containerTempDir?: string;
+}
+
+/**
+ * How the bytes reach the server: `psql` (decoded on this machine), `psql-gunzip` (a gzipped plain dump
+ * decompressed by gunzip in the container), `pg_restore` (streamed), `pg_restore-parallel` (copied into
+ * the container, then `pg_restore -j`).
+ */
+export type LoaderKind = 'psql' | 'psql-gunzip' | 'pg_restore' | 'pg_restore-parallel';
+
+export interface RestorePlan {
+  backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'> & {
+    format: 'sql' | 'custom';
+    /** The encode stages to undo, in the order they were applied. */
+    stages: StageRecord[];
+  };
+  /** `protected`: a production-like container (label or setting): confirmations ask to type the database name. */
+  container: { id: string; name: string; protected: boolean };
+  server: ServerInfo;
+  /** The database the plan connects to for cluster-level work (`postgres`, or `template1`). */
+  maintenanceDatabase: string;
+  database: string;
+  liveExists: boolean;
+  /** How the live database was made (owner, encoding, collation, settings…), copied to the scratch one. */
+  liveProperties?: DatabaseProperties;
+  scratchDatabase: string;
+  /** Where the live database goes; undefined when there is no live database. */
+  previousDatabase?: string;
+  /** App containers that are running and will be stopped for the swap. */
+  stopContainers: AppContainer[];
+  /** Databases kept for undo by an earlier restore, dropped after this one succeeds. */
+  dropAfter: string[];
+  dropPrevious: boolean;
+  /** Scratch databases of interrupted restores, left alone (a restore may be running). */
+  leftoverScratch: string[];
+  /** For a partial (--table) backup: the schemas its tables live in, created before the restore. */
+  partialSchemas: string[];
+  /** pg_restore jobs; above 1 the archive is copied into the container first. Always 1 for plain dumps. */
+  jobs: number;
+  loader: LoaderKind;
+  /** The plan in sentences, in order. */
+  steps: string[];
+}
+
+/**
+ * Below this size a parallel restore does not pay for copying the archive into the container (measured
+ * on two cores: break-even around 48 MB). An explicit `jobs` applies at any size.
+ */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+
+/** Where a backup goes: the container and database asked for, else the ones it came from. */
+export function restoreTarget(source: BackupSource, request: Pick<RestoreOptions, 'to' | 'database'>): { container: string; database: string } {
+  const { entry, content } = source;
+  const container = request.to ?? entry.container;
+  if (!container) {
+    throw new PgBackupError('usage', `${entry.fileName} has no manifest saying where it came from: name the target container (CLI: --to CONTAINER).`);
+  }
+  const database = request.database ?? entry.database ?? content.database;
+  if (!database) {
+    throw new PgBackupError('usage', `${entry.fileName} does not say which database it belongs to: name the target database (CLI: --database DB).`);
+  }
+  return { container, database };
+}
+
+/** Everything the decision needs, gathered with one container lookup and one overview query. */
+export interface RestoreFacts {
+  source: BackupSource;
+  container: { id: string; name: string; protected: boolean };
+  server: ServerInfo;
+  maintenanceDb: string;
+  databases: DatabaseInfo[];
+  /** The live database's properties; undefined when it does not exist. */
+  liveProperties?: DatabaseProperties;
+  /** The running app containers (or the ones named with --stop). */
+  runningApps: AppContainer[];
+  /** The CPUs the container may use (for parallel jobs). */
+  cpus: number;
+}
+
+/** The loader for a backup: a custom archive may go parallel; a gzipped plain dump is decompressed in the container. */
+export function chooseLoader(source: Pick<BackupSource, 'format' | 'stages'>, jobs: number): LoaderKind {
+  if (source.format === 'custom') return jobs > 1 ? 'pg_restore-parallel' : 'pg_restore';
+  return source.stages.length === 1 && source.stages[0].algorithm === 'gzip' ? 'psql-gunzip' : 'psql';
+}
+
+/** The pure decision: facts and the request become a plan, or a refusal that says why (nothing changed). */
+export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions, 'to' | 'database' | 'jobs' | 'dropPrevious'>, now: Date): RestorePlan {
+  const { source, server } = facts;
+  const { entry, content } = source;
+  const { database } = restoreTarget(source, request);
+  const dumpMajor = content.pgDumpMajor ?? (entry.pgDumpVersion ? Number.parseInt(entry.pgDumpVersion, 10) : undefined);
+  if (dumpMajor !== undefined && dumpMajor > server.major) {
+    throw new PgBackupError(
+      'refused',
+      `${entry.fileName} was made by pg_dump ${entry.pgDumpVersion ?? dumpMajor}, newer than PostgreSQL ${server.major} in ${facts.container.name}: ` +
+        `a dump from a newer pg_dump cannot be restored into an older server. Restore it into a PostgreSQL ${dumpMajor} (or newer) container. Nothing was changed.`,
+    );
+  }
+  const liveExists = facts.databases.some((d) => d.name === database);
+  const m = entry.manifest;
+  if (m && m.options.tables.length + m.options.schemas.length > 0 && liveExists) {
+    throw new PgBackupError(
+      'refused',
+      `${entry.fileName} holds only part of "${m.database}" (${m.options.tables.length ? `tables ${m.options.tables.join(', ')}` : `schemas ${m.options.schemas.join(', ')}`}): ` +
+        `restoring it over "${database}" would replace the whole database with just that part. Restore it into a new database instead (CLI: --database NEW_NAME). Nothing was changed.`,
+    );
+  }
+  const parallelPossible = source.format === 'custom' && source.stages.length === 0;
+  const jobs = !parallelPossible
+    ? 1
+    : request.jobs !== undefined
+      ? Math.max(1, Math.trunc(request.jobs))
+      : entry.sizeBytes < PARALLEL_MIN_BYTES
+        ? 1
+        : Math.min(8, Math.max(1, facts.cpus));
+  const sides = facts.databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
+  const plan: Omit<RestorePlan, 'steps'> = {
+    backup: {
+      path: entry.path,
+      fileName: entry.fileName,
+      sizeBytes: entry.sizeBytes,
+      format: source.format,
+      gzipped: content.gzipped,
+      stages: source.stages,
+      pgDumpVersion: entry.pgDumpVersion,
+      serverVersion: entry.serverVersion,
+      container: entry.container,
+      database: entry.database,
+      created: entry.created,
+    },
+    container: facts.container,
+    server,
+    maintenanceDatabase: facts.maintenanceDb,
+    database,
+    liveExists,
+    liveProperties: liveExists ? facts.liveProperties : undefined,
+    scratchDatabase: sideDatabaseName(database, 'restoring', now),
+    previousDatabase: liveExists ? sideDatabaseName(database, 'before_restore', now) : undefined,
+    stopContainers: facts.runningApps,
+    dropAfter: sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name),
+    dropPrevious: !!request.dropPrevious,
+    leftoverScratch: sides.filter((d) => d.side!.kind === 'restoring').map((d) => d.name),
+    partialSchemas: m?.options.tables.length ? m.tables.map((t) => t.schema) : [],
+    jobs,
+    loader: chooseLoader(source, jobs),
+  };
+  return { ...plan, steps: planSteps(plan) };
+}
+
+/** Works out what a restore will do, refusing early (before anything changes) where it cannot work. */
+export async function planRestore(docker: DockerClient, options: RestoreOptions): Promise<RestorePlan> {
+  const op = beginOperation(options);
+  const source = await inspectSource(options.backupPath);
+  const target = restoreTarget(source, options);
+  // The live database's properties come in the same round trip as the overview (null when there is none).
+  const { server, extra } = await openServer(docker, target.container, op, { withApps: true, nothingChanged: true, extra: { live: `(${databasePropertiesSql(target.database)})` } });
+  const c = server.container;
+  const [apps, cpus] = await Promise.all([
+    runningApps(docker, options.stop, c.appContainers),
+    source.format === 'custom' && options.jobs === undefined && source.entry.sizeBytes >= PARALLEL_MIN_BYTES ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
+  ]);
+  const facts: RestoreFacts = {
+    source,
+    container: { id: c.id, name: c.name, protected: c.protected },
+    server: server.info,
+    maintenanceDb: server.maintenanceDb,
+    databases: server.databases,
+    liveProperties: parseDatabaseProperties(target.database, extra.live),
+    runningApps: apps,
+    cpus,
+  };
+  return attachServer(decideRestore(facts, options, op.now()), server);
+}
+
+/** The plan in sentences, in the order things happen. */
+export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
+  const { backup, database, scratchDatabase, previousDatabase, stopContainers, dropAfter, jobs } = plan;
+  const apps = stopContainers.map((a) => a.name).join(', ');
+  return [
+    `Restore ${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${jobs > 1 ? ` with ${jobs} parallel jobs (the archive is copied into the container and removed afterwards)` : ''}; "${database}" is not touched while this runs.`,
+    stopContainers.length ? `Stop ${apps}.` : 'No app container to stop.',
+    plan.liveExists
+      ? `End the remaining sessions of "${database}", rename it to "${previousDatabase}", and rename "${scratchDatabase}" to "${database}" (one transaction).`
+      : `Rename "${scratchDatabase}" to "${database}" (there is no "${database}" yet).`,
+    stopContainers.length ? `Start ${apps} again (whatever happens).` : '',
+    plan.liveExists
+      ? plan.dropPrevious
+        ? `Drop "${previousDatabase}" (--drop-previous: no undo).`
+        : `Keep "${previousDatabase}" for undo until the next successful restore of "${database}".`
+      : '',
+    dropAfter.length ? `Drop ${dropAfter.map((d) => `"${d}"`).join(', ')}, kept for undo by an earlier restore.` : '',
+  ].filter(Boolean);
+}

@@ -1,0 +1,70 @@
+import * as fs from 'node:fs/promises';
+import { HEAD_BYTES, detectBackupContent, type BackupContent } from '../backup/format';
+import { PgBackupError, errorMessage } from '../errors';
+import { sniffLayers, type StageRecord } from '../pipeline/stage';
+import { describeBackup, type BackupEntry } from '../store/backupStore';
+import type { BackupFormat } from '../store/naming';
+
+/** What a restore needs to know about a backup file, with its real content checked. */
+export interface BackupSource {
+  entry: BackupEntry;
+  format: BackupFormat;
+  /** The encode stages to undo, in the order they were applied (from the manifest, else sniffed layer by layer). */
+  stages: StageRecord[];
+  /** What the dump's own header says (pg_dump version, database of a custom archive). */
+  content: BackupContent;
+}
+
+async function readHead(file: string): Promise<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Reads a backup's manifest and first bytes: peels the layers the bytes show (gzip now; later zstd, lz4,
+ * age) down to the dump's own header, and refuses (before anything changes) what is not a dump of one
+ * database or does not match its manifest.
+ */
+export async function inspectSource(path: string): Promise<BackupSource> {
+  let entry: BackupEntry;
+  let head: Buffer;
+  try {
+    entry = await describeBackup(path);
+    head = await readHead(path);
+  } catch (e) {
+    throw new PgBackupError('usage', `Cannot read the backup ${path}: ${errorMessage(e)}`);
+  }
+  const peeled = sniffLayers(head);
+  const content: BackupContent = { ...detectBackupContent(peeled.content), gzipped: peeled.layers.some((l) => l.algorithm === 'gzip') };
+  const sniffed: StageRecord[] = [...peeled.layers].reverse().map((l) => ({ kind: l.kind, algorithm: l.algorithm, where: 'host' }));
+  if (content.format === 'unknown') {
+    throw new PgBackupError(
+      'refused',
+      `${entry.fileName} is not a PostgreSQL backup: it is neither a plain SQL dump nor a pg_dump custom archive (gzipped or not). Nothing was changed.`,
+    );
+  }
+  if (content.cluster) {
+    throw new PgBackupError('refused', `${entry.fileName} is a pg_dumpall cluster dump (roles and every database), not a backup of one database; restore it with psql by hand. Nothing was changed.`);
+  }
+  const m = entry.manifest;
+  if (m && m.format !== content.format) {
+    throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says ${m.format}, the file is ${content.format}). Nothing was changed.`);
+  }
+  if (m && m.stages.map((s) => s.algorithm).join('+') !== sniffed.map((s) => s.algorithm).join('+')) {
+    const say = (list: StageRecord[]) => list.map((s) => s.algorithm).join(', then ') || 'none';
+    throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says its layers are ${say(m.stages)}, the file shows ${say(sniffed)}). Nothing was changed.`);
+  }
+  const format = content.format;
+  return {
+    entry: { ...entry, format, gzipped: content.gzipped, pgDumpVersion: entry.pgDumpVersion ?? content.pgDumpVersion },
+    format,
+    stages: m ? m.stages : sniffed,
+    content,
+  };
+}
