@@ -40,6 +40,7 @@ stage() {
 
 stage "unit tests" npx mocha 'test/unit/**/*.test.ts'
 stage "import graph (dependency-cruiser: one direction, no loops)" bash -c 'npx depcruise src --config .dependency-cruiser.cjs && echo "1 passed, 0 failed"'
+stage "code size (files up to 400 lines, functions up to 80)" node --import=tsx scripts/check-size.ts
 stage "integration tests (real Docker, PostgreSQL ${PGDB_TEST_IMAGE_OLD##*:} and ${PGDB_TEST_IMAGE_NEW##*:})" \
   npx mocha --timeout 300000 --slow 15000 'test/integration/**/*.test.ts'
 if [ "${PGDB_SKIP_VSCODE_TESTS:-}" = 1 ]; then
