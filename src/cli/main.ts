@@ -2,6 +2,7 @@ import { errorMessage, isPgBackupError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import * as backup from './commands/backup';
 import * as backups from './commands/backups';
+import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
 import * as demo from './commands/demo';
 import * as reset from './commands/reset';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   restore: { run: restore.restoreCommand, usage: restore.usage },
   reset: { run: reset.resetCommand, usage: reset.usage },
   terminate: { run: terminate.terminateCommand, usage: terminate.usage },
+  cleanup: { run: cleanup.cleanupCommand, usage: cleanup.usage },
   demo: { run: demo.demoCommand, usage: demo.usage },
 };
 

@@ -1,11 +1,12 @@
 import { backupDatabase, type BackupResult } from './backup/backupDatabase';
+import { lockDatabase } from './databases/lock';
 import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage, throwIfAborted } from './errors';
-import { beginOperation, type OperationContext } from './operation';
+import { beginOperation, type Operation, type OperationContext } from './operation';
 import { allowConnectionsSql, createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, terminateAndWaitSql } from './postgres/admin';
 import { runningApps, withAppsStopped } from './postgres/appContainers';
-import type { AppContainer } from './postgres/discovery';
-import { attachServer, attachedServer, runningContainer, openServer, serverFor } from './postgres/server';
+import type { AppContainer, PgContainer } from './postgres/discovery';
+import { attachServer, attachedServer, openServer, serverFor } from './postgres/server';
 
 export interface ResetOptions extends OperationContext {
   container: string;
@@ -63,6 +64,17 @@ export async function resetDatabase(
   options: ResetOptions,
 ): Promise<{ plan: ResetPlan; safetyBackup?: BackupResult; downtimeMs: number; warnings: string[] }> {
   const op = beginOperation(options);
+  // The lock first: no restore, undo or other reset of this database may run meanwhile.
+  const planned = attachedServer(plan) ?? (await openServer(docker, plan.container.id, op)).server;
+  const lock = await lockDatabase(planned, plan.database, 'reset', op.log, op.now());
+  try {
+    return await lockedReset(docker, plan, options, op, planned.container);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function lockedReset(docker: DockerClient, plan: ResetPlan, options: ResetOptions, op: Operation, container: PgContainer): Promise<{ plan: ResetPlan; safetyBackup?: BackupResult; downtimeMs: number; warnings: string[] }> {
   let safetyBackup: BackupResult | undefined;
   if (plan.safetyBackup) {
     op.progress.step('backup', `Safety backup of "${plan.database}"`);
@@ -82,9 +94,7 @@ export async function resetDatabase(
     }
   }
   throwIfAborted(op.signal, 'The reset');
-  // The container as planned (still required to be running); the database's properties are read now, after
-  // the safety backup, in the overview's one round trip (as a restore's plan does).
-  const container = attachedServer(plan)?.container ?? (await runningContainer(docker, plan.container.id, op));
+  // The database's properties are read now, after the safety backup, in the overview's one round trip.
   const { server, extra } = await serverFor(docker, container, op, { live: `(${databasePropertiesSql(plan.database)})` });
   const props = parseDatabaseProperties(plan.database, extra.live);
   const outcome = await withAppsStopped(

@@ -1,4 +1,5 @@
 import { parseSideDatabaseName, sideDatabaseName } from './databases/sideDatabases';
+import { lockDatabase } from './databases/lock';
 import { swapDatabases } from './databases/swap';
 import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage } from './errors';
@@ -66,6 +67,7 @@ export async function undoRestore(docker: DockerClient, plan: UndoPlan, options:
   const server = await serverOfPlan(docker, plan, op);
   const { database, previousDatabase, currentKeptAs } = plan;
   const warnings: string[] = [];
+  const lock = await lockDatabase(server, database, 'undo', op.log, op.now());
   const outcome = await withAppsStopped(
     docker,
     plan.stopContainers,
@@ -79,7 +81,7 @@ export async function undoRestore(docker: DockerClient, plan: UndoPlan, options:
       }
     },
     { logger: op.log, onStep: (m) => op.progress.step('swap', m) },
-  );
+  ).finally(() => lock.release());
   op.progress.step('done', `"${database}" is back as it was before the restore; the restored one is kept as "${currentKeptAs}"`);
   return { plan, downtimeMs: outcome.downtimeMs, warnings: [...warnings, ...outcome.startFailures.map((f) => `Could not start ${f}`)] };
 }

@@ -7,7 +7,7 @@ import { beginOperation, type Operation, type OperationContext } from '../operat
 import { diskError, openLocalFileSink, type BackupSink } from '../pipeline/sink';
 import { sniffLayers, stagesExtension, type StageRecord } from '../pipeline/stage';
 import { HeadTap } from '../pipeline/tap';
-import { argvSecrets, clientError, clientEnv, clientVersion, serverOverview, type PgTarget } from '../postgres/client';
+import { clientError, clientVersion, execClient, serverOverview, type PgTarget } from '../postgres/client';
 import { notRunningError } from '../postgres/server';
 import { findContainer, type PgContainer } from '../postgres/discovery';
 import { tableMatchesPatterns } from '../postgres/sql';
@@ -116,7 +116,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     const head = new HeadTap();
     const toSink = pipeline([entry, head, ...hostStages.map((s) => s.transform()), counter, sink.stream]);
     toSink.catch(() => undefined); // awaited below; the exec sees the failure through `entry`
-    const result = await docker.exec(target.container, argv, { env: clientEnv(target), secrets: argvSecrets(target), stdout: entry, signal: op.signal, what: 'The backup' });
+    const result = await execClient(docker, target, argv, { stdout: entry, signal: op.signal, what: 'The backup' });
     await toSink;
     const settled = await facts.then((f) => ({ f, e: undefined }), (e: unknown) => ({ f: undefined, e }));
     if (isPgBackupError(settled.e, 'usage')) throw settled.e; // no such database: say which there are
@@ -156,7 +156,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     return { path: sink.location, bytes: counter.bytes, sha256: manifest.sha256, container: container.name, database, format, serverVersion: server.version, pgDumpVersion, durationMs, manifest };
   } catch (e) {
     await sink.abort();
-    op.log.info(`backup of ${container.name}/${database} failed; removed ${sink.location}.partial: ${errorMessage(e)}`);
+    op.log.info(`backup of ${container.name}/${database} failed; removed its partial file: ${errorMessage(e)}`);
     throw diskError(e, path.dirname(sink.location)) ?? e;
   }
 }

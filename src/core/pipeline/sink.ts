@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { PgBackupError } from '../errors';
 import { backupFileName, encodePathSegment, MANIFEST_SUFFIX, PARTIAL_SUFFIX } from '../store/naming';
+import { parsePartial, partialPath, sweepPartials } from '../store/partials';
 
 /**
  * Where a backup's stored bytes go (a local file now; an object store later). Bytes are written to
@@ -30,10 +31,11 @@ export function diskError(e: unknown, dir: string): PgBackupError | undefined {
 
 /** Picks `<db>_<ts><ext>`, or `_2`, `_3`… when a backup of the same second exists. */
 async function freshName(dir: string, database: string, extension: `.${string}`, at: Date): Promise<string> {
+  const names = new Set(await fs.readdir(dir));
+  const partialsOf = new Set([...names].map((n) => parsePartial(n)?.final).filter((n): n is string => !!n));
   for (let attempt = 1; attempt < 1000; attempt++) {
-    const p = path.join(dir, backupFileName(database, extension, at, attempt));
-    const taken = await Promise.all([p, p + PARTIAL_SUFFIX].map((f) => fs.lstat(f).then(() => true, () => false)));
-    if (!taken.includes(true)) return p;
+    const name = backupFileName(database, extension, at, attempt);
+    if (!names.has(name) && !partialsOf.has(name)) return path.join(dir, name);
   }
   throw new PgBackupError('failed', `cannot find a free file name in ${dir}`);
 }
@@ -69,8 +71,10 @@ export async function openLocalFileSink(o: { dir: string; container: string; dat
   } catch (e) {
     throw diskError(e, dir) ?? e;
   }
+  // What a killed backup left in this folder goes first (a running one's partial file is kept).
+  await sweepPartials(dir);
   const finalPath = await freshName(dir, o.database, o.extension, o.created);
-  const partial = finalPath + PARTIAL_SUFFIX;
+  const partial = partialPath(finalPath);
   // flush: fsync before close, so the rename never publishes bytes that are not on disk
   const stream = createWriteStream(partial, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
   return {

@@ -11,6 +11,11 @@ export interface PgTarget {
   user: string;
   /** Never logged, never in argv: only in the exec environment as PGPASSWORD. */
   password?: string;
+  /**
+   * The OS user the client programs run as: `postgres` (least privilege, never root) unless the image sets
+   * a user of its own, or has no `postgres` user (then Docker's default is used and this becomes undefined).
+   */
+  osUser?: string;
 }
 
 export const APPLICATION_NAME = 'pg-docker-backup';
@@ -77,6 +82,23 @@ export function clientError(target: PgTarget, program: string, result: ExecResul
   return new PgBackupError('failed', message, { detail: stderr });
 }
 
+const NO_SUCH_USER = /unable to find user/i;
+
+/**
+ * Runs a client program (pg_dump, pg_restore, psql, or an `sh -c` around them) in the target's container
+ * as its OS user, with the password in the environment. An image without a `postgres` user is learnt at
+ * the first exec without input (every operation starts with one) and the default user is used from then.
+ */
+export async function execClient(docker: DockerClient, target: PgTarget, argv: readonly string[], options: Omit<ExecOptions, 'env' | 'user' | 'secrets'> = {}): Promise<ExecResult> {
+  const run = () => docker.exec(target.container, argv, { ...options, env: clientEnv(target), secrets: argvSecrets(target), user: target.osUser });
+  const r = await run();
+  if (target.osUser && !options.stdin && r.exitCode === 126 && NO_SUCH_USER.test(r.stderr + r.stdout)) {
+    target.osUser = undefined;
+    return run();
+  }
+  return r;
+}
+
 export async function runClient(
   docker: DockerClient,
   target: PgTarget,
@@ -84,12 +106,7 @@ export async function runClient(
   doing: string,
   options: Omit<ExecOptions, 'env'> = {},
 ): Promise<ExecResult> {
-  const result = await docker.exec(target.container, argv, {
-    ...options,
-    env: clientEnv(target),
-    secrets: argvSecrets(target),
-    what: options.what ?? doing,
-  });
+  const result = await execClient(docker, target, argv, { ...options, what: options.what ?? doing });
   if (result.exitCode !== 0) throw clientError(target, argv[0], result, doing);
   return result;
 }

@@ -168,7 +168,7 @@ async function describe(
     passwordSource,
     protected: isProtected(details, options.protectedContainers),
     appContainers,
-    target: { container: details.id, containerName: details.name, user: conn.user, password },
+    target: { container: details.id, containerName: details.name, user: conn.user, password, osUser: details.user && !/^(root|0)(:|$)/.test(details.user) ? undefined : 'postgres' },
   };
   if (running && options.withDatabases !== false) {
     try {

@@ -1,7 +1,10 @@
 import type { DockerClient } from '../docker/client';
+import { ARCHIVE_DIR, archivePrefix, removeLeftovers } from '../databases/leftovers';
+import { lockDatabase } from '../databases/lock';
 import { swapDatabases } from '../databases/swap';
 import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from '../errors';
 import { beginOperation, type Operation, type OperationContext } from '../operation';
+import { execClient } from '../postgres/client';
 import { createDatabaseLikeSql, dropDatabaseSql, runStatements } from '../postgres/admin';
 import { flushContainerFilesystem, withAppsStopped } from '../postgres/appContainers';
 import { attachedServer, openServer, type PgServer } from '../postgres/server';
@@ -26,26 +29,34 @@ export type ExecuteOptions = OperationContext & Pick<RestoreOptions, 'containerT
 
 /** The archive copied into the container for a parallel restore: started at once, removed exactly once. */
 class ArchiveCopy {
-  private removal?: Promise<void>;
+  private removal?: Promise<boolean>;
   readonly stop = new AbortController();
   constructor(
     private readonly server: PgServer,
     readonly copying: Promise<ContainerCopy>,
     private readonly warnings: string[],
   ) {}
-  remove(): Promise<void> {
+  /** Removes the archive; false (with a warning saying what is left) when that failed. */
+  remove(): Promise<boolean> {
     return (this.removal ??= (async () => {
       const copy = await this.copying;
-      const failed = (why: string) => this.warnings.push(`Could not remove the copied archive ${copy.file} in ${this.server.container.name} (${why}): remove it by hand.`);
-      await this.server.docker.exec(this.server.target.container, ['rm', '-f', '--', copy.file], { what: 'Removing the copied archive' }).then(
-        (r) => (r.exitCode !== 0 ? void failed(r.stderr.trim()) : undefined),
-        (e: unknown) => void failed(errorMessage(e)),
+      const failed = (why: string) => {
+        this.warnings.push(`Could not remove the copied archive ${copy.file} in ${this.server.container.name} (${why}): the next restore of this database or \`pg-docker-backup cleanup ${this.server.container.name}\` removes it.`);
+        return false;
+      };
+      return execClient(this.server.docker, this.server.target, ['rm', '-f', '--', copy.file], { what: 'Removing the copied archive' }).then(
+        (r) => (r.exitCode !== 0 ? failed(r.stderr.trim()) : true),
+        (e: unknown) => failed(errorMessage(e)),
       );
     })());
   }
-  async abandon(): Promise<void> {
+  async abandon(): Promise<boolean> {
     this.stop.abort();
-    await this.remove();
+    return this.remove();
+  }
+  /** The archive's path in the container. */
+  async file(): Promise<string> {
+    return (await this.copying).file;
   }
 }
 
@@ -83,19 +94,21 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
   if (plan.jobs > 1) {
     const stop = new AbortController();
     const signal = op.signal ? AbortSignal.any([op.signal, stop.signal]) : stop.signal;
-    copy = new ArchiveCopy(server, copyIntoContainer(docker, target.container, src, options.containerTempDir ?? '/tmp', (n) => op.progress.bytes(n, src.sizeBytes, started), signal), warnings);
+    copy = new ArchiveCopy(server, copyIntoContainer(docker, target, src, options.containerTempDir ?? ARCHIVE_DIR, archivePrefix(plan.database), (n) => op.progress.bytes(n, src.sizeBytes, started), signal), warnings);
     copy.stop.signal.addEventListener('abort', () => stop.abort(), { once: true });
   }
-  const dropScratch = () => server.admin([dropDatabaseSql(plan.scratchDatabase, plan.server.major)], `dropping ${plan.scratchDatabase}`).catch((e: unknown) => op.log.error(`could not drop the scratch database ${plan.scratchDatabase}: ${errorMessage(e)}`));
+  const dropScratch = () =>
+    server.admin([dropDatabaseSql(plan.scratchDatabase, plan.server.major)], `dropping ${plan.scratchDatabase}`).then(
+      () => true,
+      (e: unknown) => {
+        op.log.error(`could not drop the scratch database ${plan.scratchDatabase}: ${errorMessage(e)}`);
+        return false;
+      },
+    );
   op.progress.step('prepare', copy ? `Creating "${plan.scratchDatabase}" and copying ${plan.backup.fileName} into ${plan.container.name}` : `Creating "${plan.scratchDatabase}"`);
-  try {
-    await server.admin(createDatabaseLikeSql(plan.liveProperties, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
-  } catch (e) {
-    await copy?.abandon();
-    throw e;
-  }
   const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
   try {
+    await server.admin(createDatabaseLikeSql(plan.liveProperties, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
     // pg_dump -t leaves out the tables' schemas; a partial backup brings them along in its manifest.
     const schemas = [...new Set(plan.partialSchemas)].filter((s) => s !== 'public');
     if (schemas.length) {
@@ -112,12 +125,16 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
     } else await copy?.remove();
     throwIfAborted(op.signal, 'The restore');
   } catch (e) {
-    await Promise.all([dropScratch(), copy?.abandon()]);
+    const [dropped, removed] = await Promise.all([dropScratch(), copy ? copy.abandon() : true]);
+    const left = [dropped ? '' : `the scratch database "${plan.scratchDatabase}"`, removed ? '' : `the copied archive ${await copy!.file()}`].filter(Boolean);
+    const tidy = left.length
+      ? `; left behind: ${left.join(' and ')} (Docker did not answer); the next restore of "${plan.database}" or \`pg-docker-backup cleanup ${plan.container.name}\` removes ${left.length > 1 ? 'them' : 'it'}`
+      : ' and the scratch database was dropped';
     if (isPgBackupError(e, 'cancelled') || op.signal?.aborted) {
-      throw new PgBackupError('cancelled', `The restore was cancelled before the swap: ${untouched} and the scratch database was dropped.`);
+      throw new PgBackupError('cancelled', `The restore was cancelled before the swap: ${untouched}${tidy}.`);
     }
     const why = errorMessage(e).replace(/\.$/, '');
-    throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed; nothing was changed: ${untouched} and the scratch database was dropped. ${why}.`, {
+    throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed; nothing was changed: ${untouched}${tidy}. ${why}.`, {
       cause: e,
       detail: isPgBackupError(e) ? e.detail : undefined,
     });
@@ -131,11 +148,33 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
   const server = attachedServer(plan) ?? (await openServer(docker, plan.container.id, op)).server;
   op.log.info(`restore plan:\n  ${plan.steps.join('\n  ')}`);
   throwIfAborted(op.signal, 'The restore');
+  // One restore (or undo, or reset) of a database at a time; what an interrupted one left goes first.
+  const lock = await lockDatabase(server, plan.database, 'restore', op.log, op.now());
+  try {
+    return await lockedRestore(server, plan, options, op, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** What an interrupted restore of this database left: dropped when unused, else named in a warning. */
+async function clearLeftovers(server: PgServer, plan: RestorePlan, op: Operation, warnings: string[]): Promise<void> {
+  const r = await removeLeftovers(server, op.log, plan.database).catch((e: unknown) => {
+    op.log.warn(`could not look for what an interrupted restore left: ${errorMessage(e)}`);
+    return undefined;
+  });
+  if (r && r.inUse.length + r.archivesLeft.length > 0) {
+    warnings.push(`Left alone: ${[...r.inUse, ...r.archivesLeft].join(', ')} (from an interrupted restore, still in use: its pg_restore may still run; \`pg-docker-backup cleanup ${plan.container.name}\` removes it once it ends).`);
+  }
+}
+
+async function lockedRestore(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, started: number): Promise<RestoreResult> {
+  const docker = server.docker;
   const warnings: string[] = [];
+  await clearLeftovers(server, plan, op, warnings);
   await restoreIntoScratch(server, plan, options, op, warnings);
 
   // 3. The swap, with the app containers stopped (and started again whatever happens).
-  if (plan.leftoverScratch.length) warnings.push(`Left alone: ${plan.leftoverScratch.join(', ')} (from an interrupted restore; drop it when no restore is running).`);
   const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
   // Dropped once the swap is done: databases kept by earlier restores, and this one's previous database
   // with --drop-previous.

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { DockerClient, ExecResult } from '../docker/client';
 import { PgBackupError, errorMessage, isPgBackupError } from '../errors';
 import type { Operation } from '../operation';
-import { argvSecrets, clientEnv, dbConninfo, firstErrorLines, type PgTarget } from '../postgres/client';
+import { dbConninfo, execClient, firstErrorLines, type PgTarget } from '../postgres/client';
 import { openInput, type InputSource } from './input';
 import type { LoaderKind } from './plan';
 
@@ -62,12 +62,12 @@ export interface ContainerCopy {
 }
 
 /** Copies a custom archive into the container for `pg_restore -j`; never rejects (see ContainerCopy). */
-export async function copyIntoContainer(docker: DockerClient, container: string, src: InputSource & { sizeBytes: number }, dir: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<ContainerCopy> {
-  const file = `${dir.replace(/\/+$/, '')}/pg-docker-backup-restore-${randomBytes(8).toString('hex')}.dump`;
+export async function copyIntoContainer(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number }, dir: string, prefix: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<ContainerCopy> {
+  const file = `${dir.replace(/\/+$/, '')}/${prefix}${randomBytes(8).toString('hex')}.dump`;
   const input = openInput(src, onBytes, signal);
   const needKiB = Math.ceil(src.sizeBytes / 1024) + SPARE_KIB;
   try {
-    const r = await docker.exec(container, ['sh', '-c', COPY_INTO_CONTAINER_SCRIPT, 'sh', file, String(needKiB)], { stdin: input.stream, signal, what: 'The restore' });
+    const r = await execClient(docker, target, ['sh', '-c', COPY_INTO_CONTAINER_SCRIPT, 'sh', file, String(needKiB)], { stdin: input.stream, signal, what: 'The restore' });
     if (r.exitCode !== 0) input.stop();
     const readError = await input.done.then(() => undefined, (e: unknown) => e);
     if (readError) return { file, fatal: readError };
@@ -108,8 +108,7 @@ export async function streamLoad(docker: DockerClient, target: PgTarget, src: In
   const input = openInput(src, (n) => op.progress.bytes(n, src.sizeBytes, started), op.signal, inContainerGunzip ? src.stages.slice(-1) : []);
   const client = restoreArgv(src.format, target.user, database);
   const execArgv = inContainerGunzip ? ['sh', '-c', PLAIN_GZ_IN_CONTAINER_SCRIPT, 'sh', ...client.slice(1)] : client;
-  const r = await docker
-    .exec(target.container, execArgv, { env: clientEnv(target), secrets: argvSecrets(target), stdin: input.stream, stdout: discard(), signal: op.signal, what: 'The restore' })
+  const r = await execClient(docker, target, execArgv, { stdin: input.stream, stdout: discard(), signal: op.signal, what: 'The restore' })
     .catch(async (e: unknown) => {
       input.stop();
       await input.done; // an input error (damaged file) says more than the broken stream it caused
@@ -124,7 +123,7 @@ export async function streamLoad(docker: DockerClient, target: PgTarget, src: In
 /** pg_restore -j on an archive copied into the container. */
 export async function parallelLoad(docker: DockerClient, target: PgTarget, file: string, jobs: number, database: string, op: Operation): Promise<LoaderRun> {
   const argv = restoreArgv('custom', target.user, database, { file, jobs });
-  const result = await docker.exec(target.container, argv, { env: clientEnv(target), secrets: argvSecrets(target), stdout: discard(), signal: op.signal, what: 'The restore' });
+  const result = await execClient(docker, target, argv, { stdout: discard(), signal: op.signal, what: 'The restore' });
   return { argv, result };
 }
 

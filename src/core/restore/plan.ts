@@ -208,6 +208,7 @@ export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
   const { backup, database, scratchDatabase, previousDatabase, stopContainers, dropAfter, jobs } = plan;
   const apps = stopContainers.map((a) => a.name).join(', ');
   return [
+    plan.leftoverScratch.length ? `Drop ${plan.leftoverScratch.map((d) => `"${d}"`).join(', ')}, left by an interrupted restore, unless a session still uses it.` : '',
     `Restore ${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${jobs > 1 ? ` with ${jobs} parallel jobs (the archive is copied into the container and removed afterwards)` : ''}; "${database}" is not touched while this runs.`,
     stopContainers.length ? `Stop ${apps}.` : 'No app container to stop.',
     plan.liveExists

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspectBackupFile, type BackupContent } from '../backup/format';
 import { readManifest, type BackupManifest } from '../backup/manifest';
+import { sweepPartials } from './partials';
 import { BACKUP_FILE_PATTERN, MANIFEST_SUFFIX, PARTIAL_SUFFIX, decodePathSegment, parseBackupFileName, type BackupFormat } from './naming';
 
 /** One backup file found on disk, with a manifest or recognised by its content. */
@@ -109,6 +110,8 @@ export async function listBackups(dir: string, maxDepth = 3): Promise<BackupEntr
     } catch {
       return;
     }
+    // Partial files of backups that were killed go (a running backup's partial file is kept).
+    await sweepPartials(d, entries.filter((e) => e.isFile() && e.name.endsWith(PARTIAL_SUFFIX)).map((e) => e.name));
     await Promise.all(
       entries.map(async (e) => {
         const p = path.join(d, e.name);
