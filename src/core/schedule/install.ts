@@ -53,10 +53,11 @@ export function withEnvFile(job: ScheduledJob, vars: Record<string, string>, ie:
 
 // ---- crontab ------------------------------------------------------------------------------------
 
-async function readCrontab(ie: InstallEnv): Promise<string> {
+async function readCrontab(ie: InstallEnv, missingIsEmpty = false): Promise<string> {
   const r = await run('crontab', ['-l'], ie);
   if (r.code === 0) return r.stdout;
-  if (/no crontab/i.test(r.stderr)) return '';
+  if (/no crontab/i.test(r.stderr) || (missingIsEmpty && r.spawnError)) return '';
+  if (r.spawnError) throw new PgBackupError('failed', `${r.spawnError} (on Debian: apt-get install cron); use \`schedule install --systemd\` instead, or install cron. Nothing was changed.`);
   throw new PgBackupError('failed', `Cannot read your crontab (crontab -l: ${firstLine(r)}); nothing was changed.`);
 }
 
@@ -102,7 +103,7 @@ export async function installCron(job: ScheduledJob, vars: Record<string, string
 }
 
 export async function uninstallCron(ie: InstallEnv): Promise<{ removed: boolean }> {
-  const current = await readCrontab(ie);
+  const current = await readCrontab(ie, true);
   const { text, found } = removeCronBlock(current);
   if (found) await writeCrontab(text, ie);
   await fs.rm(envFilePath(ie.env, homeOf(ie), 'cron'), { force: true });
