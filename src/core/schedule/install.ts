@@ -99,6 +99,7 @@ export async function installCron(job: ScheduledJob, vars: Record<string, string
     if (final.envFile) await fs.rm(final.envFile, { force: true });
     throw e;
   }
+  if (!final.envFile) await fs.rm(envFilePath(ie.env, homeOf(ie), 'cron'), { force: true }); // left by an earlier install
   return { replaced: found, envFile: final.envFile };
 }
 
@@ -167,6 +168,7 @@ export async function installSystemd(job: ScheduledJob, vars: Record<string, str
       throw noUserSystemd(r, step.join(' '), before.timer === undefined ? 'the unit files were removed again, nothing is installed' : 'the previous unit files were put back');
     }
   }
+  if (!final.envFile) await fs.rm(envFilePath(ie.env, homeOf(ie), 'systemd'), { force: true }); // left by an earlier install
   return { files: [paths.service, paths.timer], envFile: final.envFile };
 }
 
