@@ -1,13 +1,6 @@
-import type { BackupEntry } from '../store/backupStore';
+import type { Verification as VerificationRecord } from '../backup/manifest';
 import { sideDatabaseKind } from '../databases/sideDatabases';
-
-/** One entry of the manifest's `verifications` (written by `verify`). */
-export interface VerificationRecord {
-  at: string;
-  kind: 'quick' | 'deep';
-  ok: boolean;
-  detail?: string;
-}
+import type { BackupEntry } from '../store/backupStore';
 
 export interface Verification {
   state: 'verified' | 'failed' | 'never';
@@ -44,8 +37,9 @@ export interface LiveContainer {
 
 /** The latest verification of a backup, from its manifest (missing: never verified). */
 export function verificationOf(entry: BackupEntry): Verification {
-  const list = (entry.manifest as { verifications?: unknown } | undefined)?.verifications;
+  const list: unknown = entry.manifest?.verifications;
   if (!Array.isArray(list)) return { state: 'never' };
+  // the newest by time (a manifest edited by hand or merged may not be in order); malformed entries are skipped
   const valid = (list as VerificationRecord[]).filter((v) => v && typeof v.at === 'string' && typeof v.ok === 'boolean' && !Number.isNaN(Date.parse(v.at)));
   if (valid.length === 0) return { state: 'never' };
   const last = valid.reduce((a, b) => (Date.parse(b.at) >= Date.parse(a.at) ? b : a));
