@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the tests need, on a bare Debian machine or a developer's laptop:
-#   1. a Docker engine that answers (installs docker.io and starts dockerd when root on Debian);
+#   1. a Docker engine that answers (installs docker.io and starts dockerd when root on Debian), and
+#      systemd-analyze (Debian's systemd package, not started) for the schedule tests;
 #   2. two Postgres images of different majors, named by PGDB_TEST_IMAGE_OLD / PGDB_TEST_IMAGE_NEW
 #      (defaults pg-docker-backup-test/postgres:15 and :17), pulled from a registry when one answers,
 #      otherwise built from Debian's PostgreSQL packages with debootstrap and cached by tag.
@@ -33,6 +34,9 @@ if ! docker_ok; then
   docker_ok || { log "the Docker engine does not answer; start it (Docker Desktop, or: sudo dockerd) and run again. Log: /var/log/dockerd.log"; exit 1; }
 fi
 log "docker engine $(docker version --format '{{.Server.Version}}') answers"
+
+# ---- systemd-analyze: the schedule tests check the generated timer and service with it ----------
+if ! have systemd-analyze; then log "installing systemd (for systemd-analyze)"; apt_install systemd; fi
 
 # ---- 2. Postgres images -------------------------------------------------------------------------
 build_debian_base() { # $1 base tag  $2 postgres major  $3 debian suite

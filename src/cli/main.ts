@@ -7,6 +7,8 @@ import * as containers from './commands/containers';
 import * as demo from './commands/demo';
 import * as reset from './commands/reset';
 import * as restore from './commands/restore';
+import * as schedule from './commands/schedule';
+import * as status from './commands/status';
 import * as terminate from './commands/terminate';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeFor, writeJson, type CliContext } from './io';
 
@@ -21,6 +23,8 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   terminate: { run: terminate.terminateCommand, usage: terminate.usage },
   cleanup: { run: cleanup.cleanupCommand, usage: cleanup.usage },
   demo: { run: demo.demoCommand, usage: demo.usage },
+  status: { run: status.statusCommand, usage: status.usage },
+  schedule: { run: schedule.scheduleCommand, usage: schedule.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers

@@ -2,10 +2,11 @@ import { integer, oneOf, parse } from '../args';
 import { backupDatabase } from '../../core/backup/backupDatabase';
 import { formatBytes, formatDuration } from '../../core/progress';
 import { EXIT_OK, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { notifyUrlFor, withNotify } from '../notify';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N] [--no-owner] [--dir DIR] [--json]';
+  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N] [--no-owner] [--dir DIR] [--notify URL] [--json]';
 
 export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -18,10 +19,13 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
       compression: { type: 'string', short: 'Z' },
       'no-owner': { type: 'boolean', short: 'O' },
       dir: { type: 'string' },
+      notify: { type: 'string' },
     },
     { min: 1, max: 1, usage },
   );
-  const r = await backupDatabase(dockerFor(ctx), {
+  const notifyUrl = notifyUrlFor(ctx, values.notify);
+  const what = { command: 'backup', container: positionals[0], database: values.database ?? null };
+  const r = await withNotify(ctx, notifyUrl, what, () => backupDatabase(dockerFor(ctx), {
     container: positionals[0],
     database: values.database,
     format: oneOf(values.format, ['sql', 'custom'] as const, '--format'),
@@ -34,7 +38,7 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
     onProgress: progressPrinter(ctx),
     logger: ctx.logger,
     discovery: discoveryFor(ctx),
-  });
+  }), (b) => ({ path: b.path, database: b.database, bytes: b.bytes, sha256: b.sha256, format: b.format, durationMs: b.durationMs }));
   if (values.json) {
     const { path, bytes, sha256, container, database, format, serverVersion, durationMs } = r;
     writeJson(ctx, { path, bytes, sha256, container, database, format, serverVersion, durationMs });

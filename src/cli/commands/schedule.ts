@@ -1,0 +1,163 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { integer, parse } from '../args';
+import { PgBackupError } from '../../core/errors';
+import { describeCron, parseCron } from '../../core/schedule/cronExpression';
+import { installCron, installSystemd, uninstallCron, uninstallSystemd, unitPaths, withEnvFile, type InstallEnv } from '../../core/schedule/install';
+import { DEFAULT_CRON, DEFAULT_KEEP, crontabBlock, systemdUnits, type ScheduledJob } from '../../core/schedule/units';
+import { EXIT_OK, confirm, say, type CliContext } from '../io';
+import { NOTIFY_ENV, notifyUrlFor } from '../notify';
+import { backupDirFor } from '../services';
+
+export const usage = `pg-docker-backup schedule print [--dir DIR] [--container C]... [--cron EXPR] [--keep-daily N --keep-monthly N ...] [--notify URL]
+pg-docker-backup schedule install --systemd|--crontab [same options] [--yes]
+pg-docker-backup schedule uninstall [--systemd|--crontab] [--yes]`;
+
+const KEEP_RULES = ['keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly'] as const;
+/** Variables a scheduled job needs from this shell, written to its 0600 environment file, never into a unit. */
+const PASSED_ENV = [NOTIFY_ENV, 'PG_DOCKER_BACKUP_PASSWORD', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONFIG'];
+
+const OPTIONS = {
+  dir: { type: 'string' },
+  container: { type: 'string', multiple: true },
+  cron: { type: 'string' },
+  notify: { type: 'string' },
+  systemd: { type: 'boolean' },
+  crontab: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  'keep-within': { type: 'string' },
+  ...Object.fromEntries(KEEP_RULES.map((r) => [r, { type: 'string' }])),
+} as const;
+
+/** The CLI script that is running now, as an absolute real path (what the scheduled job will run). */
+function cliScript(): string {
+  const script = process.argv[1];
+  if (!script) throw new PgBackupError('failed', 'Cannot tell where the pg-docker-backup script is; run it as `node /path/to/dist/cli.js schedule …`.');
+  return fs.realpathSync(path.resolve(script));
+}
+
+function keepRules(values: Record<string, unknown>): string[] {
+  const keep: string[] = [];
+  for (const rule of KEEP_RULES) {
+    const n = integer(values[rule] as string | undefined, `--${rule}`);
+    if (n !== undefined) keep.push(`--${rule}`, String(n));
+  }
+  const within = values['keep-within'] as string | undefined;
+  if (within !== undefined) {
+    if (!/^(\d+[ymdh])+$/.test(within)) throw new PgBackupError('usage', `--keep-within must be like 1y2m3d4h (years, months, days, hours; got ${within})`);
+    keep.push('--keep-within', within);
+  }
+  return keep.length ? keep : DEFAULT_KEEP;
+}
+
+/** `install --cron` (no expression after it) means the crontab kind, as the issue writes it. */
+function normalizeArgs(args: string[]): string[] {
+  return args.map((a, i) => (a === '--cron' && args[0] !== 'print' && (i + 1 === args.length || args[i + 1].startsWith('-')) ? '--crontab' : a));
+}
+
+interface Plan {
+  job: ScheduledJob;
+  vars: Record<string, string>;
+  ie: InstallEnv;
+}
+
+function planFrom(ctx: CliContext, values: Record<string, unknown>): Plan {
+  const cron = parseCron((values.cron as string | undefined) ?? DEFAULT_CRON).expression;
+  const notifyUrl = notifyUrlFor(ctx, values.notify as string | undefined);
+  const vars: Record<string, string> = {};
+  for (const name of PASSED_ENV) if (ctx.env[name]) vars[name] = ctx.env[name]!;
+  if (notifyUrl) vars[NOTIFY_ENV] = notifyUrl;
+  const job: ScheduledJob = {
+    cron,
+    node: process.execPath,
+    cli: cliScript(),
+    dir: backupDirFor(ctx, values.dir as string | undefined),
+    containers: (values.container as string[] | undefined) ?? [],
+    keep: keepRules(values),
+  };
+  return { job, vars, ie: { env: ctx.env, logger: ctx.logger } };
+}
+
+function envNote(plan: Plan, envFile: string | undefined): string[] {
+  if (!envFile) return [];
+  const names = Object.keys(plan.vars).join(', ');
+  return [`# The job reads ${names} from ${envFile} (mode 0600; \`schedule install\` writes it). Values are not shown here.`];
+}
+
+function cronText(plan: Plan): string {
+  const job = withEnvFile(plan.job, plan.vars, plan.ie, 'cron');
+  return [...envNote(plan, job.envFile), crontabBlock(job)].join('\n');
+}
+
+function systemdText(plan: Plan): string {
+  const job = withEnvFile(plan.job, plan.vars, plan.ie, 'systemd');
+  const units = systemdUnits(job);
+  const paths = unitPaths(plan.ie);
+  return [...envNote(plan, job.envFile), `# ${paths.service}`, units.service.text, `# ${paths.timer}`, units.timer.text].join('\n');
+}
+
+const LINGER = 'A user timer runs only while you are logged in, unless lingering is on: `loginctl enable-linger $USER`.';
+
+function printAll(ctx: CliContext, plan: Plan): void {
+  const { job } = plan;
+  const what = job.containers.length ? `containers ${job.containers.join(', ')}` : 'every running Postgres container';
+  ctx.stdout.write(
+    [
+      `# pg-docker-backup schedule: ${job.cron} (${describeCron(job.cron)}, local time): back up ${what} into ${job.dir}, then prune ${job.keep.join(' ')}`,
+      '',
+      '## crontab: `pg-docker-backup schedule install --crontab`, or add these lines with `crontab -e`',
+      cronText(plan),
+      '## systemd user units: `pg-docker-backup schedule install --systemd`, or write these two files and run',
+      '## `systemctl --user daemon-reload && systemctl --user enable --now pg-docker-backup.timer`',
+      systemdText(plan),
+      `# ${LINGER}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function install(ctx: CliContext, plan: Plan, kind: 'systemd' | 'cron', yes: boolean): Promise<number> {
+  say(ctx, kind === 'cron' ? `This block goes into your crontab:\n\n${cronText(plan)}` : `These units go into ${path.dirname(unitPaths(plan.ie).service)}:\n\n${systemdText(plan)}`);
+  await confirm(ctx, `Install the ${kind === 'cron' ? 'crontab entry' : 'systemd user timer'}?`, { yes });
+  if (kind === 'cron') {
+    const r = await installCron(plan.job, plan.vars, plan.ie);
+    say(ctx, `${r.replaced ? 'Replaced' : 'Added'} the pg-docker-backup block in your crontab${r.envFile ? `; secrets in ${r.envFile} (mode 0600)` : ''}.`);
+  } else {
+    const r = await installSystemd(plan.job, plan.vars, plan.ie);
+    say(ctx, `Installed and started ${r.files.join(' and ')}${r.envFile ? `; secrets in ${r.envFile} (mode 0600)` : ''}.\n${LINGER}`);
+  }
+  return EXIT_OK;
+}
+
+async function uninstall(ctx: CliContext, ie: InstallEnv, kinds: ('systemd' | 'cron')[], yes: boolean): Promise<number> {
+  await confirm(ctx, `Remove the pg-docker-backup schedule from ${kinds.map((k) => (k === 'cron' ? 'your crontab' : 'systemd (user timer)')).join(' and ')} (nothing else is touched)?`, { yes });
+  for (const kind of kinds) {
+    if (kind === 'cron') {
+      const r = await uninstallCron(ie);
+      say(ctx, r.removed ? 'Removed the pg-docker-backup block from your crontab.' : 'Your crontab has no pg-docker-backup block.');
+    } else {
+      const r = await uninstallSystemd(ie);
+      if (r.warning) ctx.logger.warn(r.warning);
+      say(ctx, r.removed.length ? `Removed ${r.removed.join(' and ')}.` : 'No pg-docker-backup systemd units are installed.');
+    }
+  }
+  return EXIT_OK;
+}
+
+export async function scheduleCommand(ctx: CliContext, args: string[]): Promise<number> {
+  const { values, positionals } = parse(normalizeArgs(args), OPTIONS, { min: 1, max: 1, usage });
+  const action = positionals[0];
+  const kinds = (['systemd', 'cron'] as const).filter((k) => values[k === 'cron' ? 'crontab' : 'systemd']);
+  if (action === 'print') {
+    printAll(ctx, planFrom(ctx, values));
+    return EXIT_OK;
+  }
+  if (action === 'install') {
+    if (kinds.length !== 1) throw new PgBackupError('usage', `schedule install needs exactly one of --systemd or --crontab (--cron)\nusage: ${usage}`);
+    return install(ctx, planFrom(ctx, values), kinds[0], !!values.yes);
+  }
+  if (action === 'uninstall') {
+    return uninstall(ctx, { env: ctx.env, logger: ctx.logger }, kinds.length ? [...kinds] : ['systemd', 'cron'], !!values.yes);
+  }
+  throw new PgBackupError('usage', `unknown schedule action "${action}"\nusage: ${usage}`);
+}
