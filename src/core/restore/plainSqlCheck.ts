@@ -62,7 +62,7 @@ export function checkPlainSql(input: Buffer | string, fileName = 'input'): Plain
   return {
     refusal: f && { ...f, message: refusalMessage(fileName, f) },
     lines: lineCount(lexer, buf.length > 0 && buf[buf.length - 1] !== 10),
-    sawDumpComplete: lexer.sawDumpComplete,
+    sawDumpComplete: !f && lexer.sawDumpComplete,
     copyBlocks: lexer.copyBlocks,
   };
 }
