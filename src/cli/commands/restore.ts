@@ -8,7 +8,7 @@ import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } fr
 import { discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
+  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -33,6 +33,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       undo: { type: 'boolean' },
       'drop-previous': { type: 'boolean' },
       jobs: { type: 'string', short: 'j' },
+      'allow-meta-commands': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 0, max: 1, usage },
@@ -61,6 +62,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     database: values.database,
     stop: values.stop,
     dropPrevious: values['drop-previous'],
+    allowMetaCommands: values['allow-meta-commands'],
     ...common,
   });
   if (showPlan(ctx, plan, values)) return EXIT_OK;

@@ -86,7 +86,7 @@ async function load(server: PgServer, plan: RestorePlan, src: InputSource & { si
 /** Step 1 and 2: the scratch database, made like the live one, with the backup restored into it. */
 async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, warnings: string[]): Promise<void> {
   const { docker, target } = server;
-  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes };
+  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands };
   const started = Date.now();
   // For a parallel restore the archive is copied into the container while the scratch database is made
   // (pg_restore -j needs a file it can seek in).
@@ -132,6 +132,10 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
       : ' and the scratch database was dropped';
     if (isPgBackupError(e, 'cancelled') || op.signal?.aborted) {
       throw new PgBackupError('cancelled', `The restore was cancelled before the swap: ${untouched}${tidy}.`);
+    }
+    if (isPgBackupError(e, 'refused')) {
+      // The meta-command gate: its sentence names the line and the command; nothing ran.
+      throw new PgBackupError('refused', `${e.message}${left.length ? ` (Left behind: ${left.join(' and ')}; \`pg-docker-backup cleanup ${plan.container.name}\` removes ${left.length > 1 ? 'them' : 'it'}.)` : ''}`, { cause: e });
     }
     const why = errorMessage(e).replace(/\.$/, '');
     throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed; nothing was changed: ${untouched}${tidy}. ${why}.`, {

@@ -1,9 +1,18 @@
 import { createReadStream } from 'node:fs';
-import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PLAIN_DUMP_COMPLETE } from '../backup/format';
 import { PgBackupError, errorMessage } from '../errors';
 import { decoders, type KeyMaterial, type StageRecord } from '../pipeline/stage';
+import { EncodedPlainSqlGate } from './gate';
+import { PlainSqlCheck } from './plainSqlCheck';
+
+/** For stages undone in the container: a plain dump's encoded bytes go on only once checked here. */
+function containerGate(src: InputSource, inContainer: StageRecord[]): Transform[] {
+  if (src.format !== 'sql') return [];
+  if (inContainer.length !== 1) throw new PgBackupError('failed', `cannot check ${src.fileName} for a restore that decodes ${inContainer.length} layers in the container`);
+  return [new EncodedPlainSqlGate(decoders(inContainer, src.keys)[0], src.fileName, src.allowMetaCommands)];
+}
 
 /** What the input reads and how it is checked. */
 export interface InputSource {
@@ -13,6 +22,8 @@ export interface InputSource {
   /** Every encode stage of the file, in the order applied. */
   stages: StageRecord[];
   keys?: KeyMaterial;
+  /** The user trusts this file: psql meta-commands in it may run (never the default). */
+  allowMetaCommands?: boolean;
 }
 
 /** Fails the stream at its end when a plain pg_dump script lacks pg_dump's closing line (a cut-off dump). */
@@ -34,6 +45,7 @@ export class PlainDumpCompleteness extends Transform {
 
 /** The user-facing error for a failed read or decode of the backup file. */
 export function inputError(fileName: string, e: unknown): unknown {
+  if (e instanceof PgBackupError) return e;
   const code = (e as { code?: string }).code;
   if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || /unexpected end of file|incorrect header check|invalid/i.test(errorMessage(e))) {
     return new PgBackupError('failed', `${fileName} is damaged: its gzip data ${code === 'Z_BUF_ERROR' ? 'ends early (was it cut off while copying?)' : `is corrupt (${errorMessage(e)})`}.`);
@@ -41,9 +53,12 @@ export function inputError(fileName: string, e: unknown): unknown {
   return e;
 }
 
-/** Every check of the decoded dump: a plain dump must end with pg_dump's last line. */
+/**
+ * Every check of the decoded dump: a plain dump passes the psql meta-command gate (only checked bytes go
+ * on) and must end with pg_dump's last line.
+ */
 function contentChecks(src: InputSource): Transform[] {
-  return src.format === 'sql' ? [new PlainDumpCompleteness(src.fileName)] : [];
+  return src.format === 'sql' ? [new PlainSqlCheck({ fileName: src.fileName, allowMetaCommands: src.allowMetaCommands }), new PlainDumpCompleteness(src.fileName)] : [];
 }
 
 export interface BackupInput {
@@ -58,16 +73,16 @@ export interface BackupInput {
 /**
  * Reads the backup for a restoring process, counting file bytes for progress.
  *
- * The stages in `inContainer` (the last ones applied, e.g. gzip) are left for the process in the container
- * to undo, so only their encoded bytes cross the Docker API; every other stage is undone here, and the
- * decoded dump is checked here (a plain dump must end with pg_dump's last line). When stages are left to
- * the container, the same file is checked here in a second, independent read that undoes them all.
+ * The stage in `inContainer` (the last one applied, e.g. gzip) is left for the process in the container to
+ * undo, so only its encoded bytes cross the Docker API; every other stage is undone here. Nothing unchecked
+ * reaches psql: a plain dump's SQL passes the meta-command gate here first, decoded on this machine (for
+ * an in-container stage, its encoded bytes go on only once what they decode to was checked, see
+ * EncodedPlainSqlGate).
  *
  * `done` settles when everything went through, or with the file's own error (a damaged gzip, a cut-off
- * dump). Once the reading process has exited, call `stop()`: a process that quit early (psql at its first
- * error) leaves the rest unread, and nothing would ever settle `done` (Node would then exit as if all was
- * well). The second read is not stopped: it reads the local file at its own pace, and its verdict is the
- * better error message.
+ * dump, a refused meta-command). Once the reading process has exited, call `stop()`: a process that quit
+ * early (psql at its first error) leaves the rest unread, and nothing would ever settle `done` (Node would
+ * then exit as if all was well).
  */
 export function openInput(src: InputSource, onBytes: (n: number) => void, signal?: AbortSignal, inContainer: StageRecord[] = []): BackupInput {
   const file = createReadStream(src.path, { highWaterMark: 1024 * 1024, signal });
@@ -77,11 +92,11 @@ export function openInput(src: InputSource, onBytes: (n: number) => void, signal
     onBytes(read);
   });
   const hostStages = src.stages.slice(0, src.stages.length - inContainer.length);
-  const stages: Transform[] = inContainer.length ? decoders(hostStages, src.keys) : [...decoders(src.stages, src.keys), ...contentChecks(src)];
+  const stages: Transform[] = inContainer.length ? [...decoders(hostStages, src.keys), ...containerGate(src, inContainer)] : [...decoders(src.stages, src.keys), ...contentChecks(src)];
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   let feedSettled = false;
   let stopped = false;
-  const feed = pipeline([file, ...stages, out]).then(
+  const done = pipeline([file, ...stages, out]).then(
     () => {
       feedSettled = true;
     },
@@ -91,16 +106,6 @@ export function openInput(src: InputSource, onBytes: (n: number) => void, signal
       throw inputError(src.fileName, e);
     },
   );
-  const check = inContainer.length
-    ? pipeline([createReadStream(src.path, { highWaterMark: 1024 * 1024, signal }), ...decoders(src.stages, src.keys), ...contentChecks(src), new Writable({ write: (_c, _e, cb) => cb() })]).catch((e: unknown) => {
-        throw inputError(src.fileName, e);
-      })
-    : Promise.resolve();
-  // The check's verdict first: a damaged file explains a broken feed, not the other way round.
-  const done = Promise.allSettled([check, feed]).then(([c, f]) => {
-    if (c.status === 'rejected') throw c.reason;
-    if (f.status === 'rejected') throw f.reason;
-  });
   done.catch(() => undefined);
   const stop = () => {
     // A feed that already failed keeps its own error: that is the one to report.

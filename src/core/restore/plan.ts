@@ -30,6 +30,8 @@ export interface RestoreOptions extends OperationContext {
   jobs?: number;
   /** Where in the container the archive is copied for a parallel restore (default /tmp). */
   containerTempDir?: string;
+  /** The user trusts the file: psql meta-commands in a plain dump may run (they can run shell commands). */
+  allowMetaCommands?: boolean;
 }
 
 /**
@@ -69,6 +71,8 @@ export interface RestorePlan {
   /** pg_restore jobs; above 1 the archive is copied into the container first. Always 1 for plain dumps. */
   jobs: number;
   loader: LoaderKind;
+  /** psql meta-commands in a plain dump may run (the user said so); otherwise any but pg_dump's own is refused. */
+  allowMetaCommands: boolean;
   /** The plan in sentences, in order. */
   steps: string[];
 }
@@ -115,7 +119,7 @@ export function chooseLoader(source: Pick<BackupSource, 'format' | 'stages'>, jo
 }
 
 /** The pure decision: facts and the request become a plan, or a refusal that says why (nothing changed). */
-export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions, 'to' | 'database' | 'jobs' | 'dropPrevious'>, now: Date): RestorePlan {
+export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions, 'to' | 'database' | 'jobs' | 'dropPrevious' | 'allowMetaCommands'>, now: Date): RestorePlan {
   const { source, server } = facts;
   const { entry, content } = source;
   const { database } = restoreTarget(source, request);
@@ -174,6 +178,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
     partialSchemas: m?.options.tables.length ? m.tables.map((t) => t.schema) : [],
     jobs,
     loader: chooseLoader(source, jobs),
+    allowMetaCommands: source.format === 'sql' && !!request.allowMetaCommands,
   };
   return { ...plan, steps: planSteps(plan) };
 }
@@ -220,6 +225,7 @@ export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
         ? `Drop "${previousDatabase}" (--drop-previous: no undo).`
         : `Keep "${previousDatabase}" for undo until the next successful restore of "${database}".`
       : '',
+    plan.allowMetaCommands ? 'psql meta-commands in the file are NOT checked (--allow-meta-commands): they can run shell commands in the container.' : '',
     dropAfter.length ? `Drop ${dropAfter.map((d) => `"${d}"`).join(', ')}, kept for undo by an earlier restore.` : '',
   ].filter(Boolean);
 }
