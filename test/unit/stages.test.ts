@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -72,6 +73,19 @@ describe('stages: encode then decode, sniffing layer by layer', () => {
       input.stream.resume();
       await assert.rejects(input.done, why);
     }
+  });
+
+  it('bytes that do not hash to the manifest\'s sha256 fail before the stream ends', async () => {
+    const file = path.join(dir, 'lied.sql');
+    await fs.writeFile(file, DUMP);
+    const input = openInput({ path: file, fileName: 'lied.sql', format: 'sql', stages: [], sha256: 'ab'.repeat(32) }, () => undefined);
+    let passed = 0;
+    input.stream.on('data', (c: Buffer) => (passed += c.length));
+    await assert.rejects(input.done, /lied\.sql does not match its manifest: its sha256 is [0-9a-f]{64}, the manifest says abab/);
+    const ok = openInput({ path: file, fileName: 'lied.sql', format: 'sql', stages: [], sha256: createHash('sha256').update(DUMP).digest('hex') }, () => undefined);
+    ok.stream.resume();
+    await ok.done;
+    assert.ok(passed <= DUMP.length);
   });
 
   it('a plain dump without pg_dump\'s last line is refused as incomplete', async () => {

@@ -86,7 +86,7 @@ async function load(server: PgServer, plan: RestorePlan, src: InputSource & { si
 /** Step 1 and 2: the scratch database, made like the live one, with the backup restored into it. */
 async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, warnings: string[]): Promise<void> {
   const { docker, target } = server;
-  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands };
+  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands, sha256: plan.backup.sha256 };
   const started = Date.now();
   // For a parallel restore the archive is copied into the container while the scratch database is made
   // (pg_restore -j needs a file it can seek in).

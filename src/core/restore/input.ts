@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PLAIN_DUMP_COMPLETE } from '../backup/format';
@@ -24,6 +25,25 @@ export interface InputSource {
   keys?: KeyMaterial;
   /** The user trusts this file: psql meta-commands in it may run (never the default). */
   allowMetaCommands?: boolean;
+  /** The sha256 of the file's bytes, from its manifest: checked as they are read, before the stream ends. */
+  sha256?: string;
+}
+
+/** Fails at the end of the stream when the file's bytes do not hash to what its manifest says. */
+export class ChecksumCheck extends Transform {
+  private readonly hash = createHash('sha256');
+  constructor(private readonly fileName: string, private readonly expected: string) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback): void {
+    const got = this.hash.digest('hex');
+    if (got !== this.expected) done(new PgBackupError('failed', `${this.fileName} does not match its manifest: its sha256 is ${got}, the manifest says ${this.expected} (was it changed or damaged after the backup?).`));
+    else done();
+  }
 }
 
 /** Fails the stream at its end when a plain pg_dump script lacks pg_dump's closing line (a cut-off dump). */
@@ -92,7 +112,8 @@ export function openInput(src: InputSource, onBytes: (n: number) => void, signal
     onBytes(read);
   });
   const hostStages = src.stages.slice(0, src.stages.length - inContainer.length);
-  const stages: Transform[] = inContainer.length ? [...decoders(hostStages, src.keys), ...containerGate(src, inContainer)] : [...decoders(src.stages, src.keys), ...contentChecks(src)];
+  const checksum: Transform[] = src.sha256 ? [new ChecksumCheck(src.fileName, src.sha256)] : [];
+  const stages: Transform[] = checksum.concat(inContainer.length ? [...decoders(hostStages, src.keys), ...containerGate(src, inContainer)] : [...decoders(src.stages, src.keys), ...contentChecks(src)]);
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   let feedSettled = false;
   let stopped = false;

@@ -46,6 +46,8 @@ export interface RestorePlan {
     format: 'sql' | 'custom';
     /** The encode stages to undo, in the order they were applied. */
     stages: StageRecord[];
+    /** The sha256 its manifest records, checked while it is read. */
+    sha256?: string;
   };
   /** `protected`: a production-like container (label or setting): confirmations ask to type the database name. */
   container: { id: string; name: string; protected: boolean };
@@ -157,6 +159,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
       format: source.format,
       gzipped: content.gzipped,
       stages: source.stages,
+      sha256: m?.sha256,
       pgDumpVersion: entry.pgDumpVersion,
       serverVersion: entry.serverVersion,
       container: entry.container,

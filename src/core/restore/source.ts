@@ -60,6 +60,12 @@ export async function inspectSource(path: string): Promise<BackupSource> {
     const say = (list: StageRecord[]) => list.map((s) => s.algorithm).join(', then ') || 'none';
     throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says its layers are ${say(m.stages)}, the file shows ${say(sniffed)}). Nothing was changed.`);
   }
+  if (m && m.bytes !== entry.sizeBytes) {
+    throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says ${m.bytes} bytes, the file has ${entry.sizeBytes}): was it cut off or changed after the backup? Nothing was changed.`);
+  }
+  if (m && content.format === 'custom' && content.database !== undefined && content.database !== m.database) {
+    throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says it is a backup of "${m.database}", the archive says "${content.database}"). Nothing was changed.`);
+  }
   const format = content.format;
   return {
     entry: { ...entry, format, gzipped: content.gzipped, pgDumpVersion: entry.pgDumpVersion ?? content.pgDumpVersion },
