@@ -61,6 +61,10 @@ describe('the restore decision (pure: facts in, plan or refusal out)', () => {
     assert.throws(() => restoreTarget(source({ database: undefined }), {}), /--database DB/);
     assert.deepEqual(restoreTarget(source({ database: undefined, headerDb: 'fromheader' }), {}), { container: 'db', database: 'fromheader' });
     assert.deepEqual(restoreTarget(source(), { to: 'other', database: 'x' }), { container: 'other', database: 'x' });
+    for (const hostile of ['../../images/json', 'db;rm -rf /', 'db$(id)', '`id`', 'a\nb', '']) {
+      assert.throws(() => restoreTarget(source({ container: hostile || undefined, manifest: hostile ? {} : undefined }), {}), (e: Error & { kind?: string }) =>
+        hostile ? e.kind === 'refused' && /is not a Docker container name/.test(e.message) && /--to CONTAINER/.test(e.message) : e.kind === 'usage');
+    }
   });
 
   it('chooses the loader: gunzip in the container for .sql.gz, psql for .sql, pg_restore streamed or parallel', () => {

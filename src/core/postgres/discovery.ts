@@ -195,8 +195,20 @@ export async function discoverContainers(docker: DockerClient, options: Discover
   return found.filter((c): c is PgContainer => !!c).sort((a, b) => (a.composeProject ?? '~').localeCompare(b.composeProject ?? '~') || a.name.localeCompare(b.name));
 }
 
+/** What Docker allows as a container name (or an id): `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
+export const CONTAINER_NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+
+/** Refuses a container name Docker could not have made (it may come from a backup's manifest or folder). */
+export function checkContainerName(name: string, from = ''): void {
+  if (!CONTAINER_NAME.test(name)) {
+    const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+    throw new PgBackupError('refused', `${shown}${from} is not a Docker container name (letters, digits, _ . - only): name the container yourself (CLI: --to CONTAINER). Nothing was changed.`);
+  }
+}
+
 /** One container by name or id, described like `discoverContainers` does. */
 export async function findContainer(docker: DockerClient, nameOrId: string, options: DiscoveryOptions = {}): Promise<PgContainer> {
+  checkContainerName(nameOrId);
   const details = await docker.inspectContainer(nameOrId);
   if (options.withApps === false) return describe(docker, details, [], options);
   const summaries = await docker.listContainers();

@@ -5,7 +5,7 @@ import { beginOperation, type OperationContext } from '../operation';
 import { databasePropertiesSql, parseDatabaseProperties, type DatabaseProperties } from '../postgres/admin';
 import { runningApps } from '../postgres/appContainers';
 import type { DatabaseInfo, ServerInfo } from '../postgres/client';
-import type { AppContainer } from '../postgres/discovery';
+import { checkContainerName, type AppContainer } from '../postgres/discovery';
 import { formatBytes } from '../progress';
 import { attachServer, openServer } from '../postgres/server';
 import type { StageRecord } from '../pipeline/stage';
@@ -92,6 +92,7 @@ export function restoreTarget(source: BackupSource, request: Pick<RestoreOptions
   if (!container) {
     throw new PgBackupError('usage', `${entry.fileName} has no manifest saying where it came from: name the target container (CLI: --to CONTAINER).`);
   }
+  if (!request.to) checkContainerName(container, ` (the container named by ${entry.manifest ? 'the manifest of' : 'the folder of'} ${entry.fileName})`);
   const database = request.database ?? entry.database ?? content.database;
   if (!database) {
     throw new PgBackupError('usage', `${entry.fileName} does not say which database it belongs to: name the target database (CLI: --database DB).`);
