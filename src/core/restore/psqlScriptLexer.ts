@@ -85,6 +85,7 @@ export class PsqlScriptLexer {
   private commentAtLineStart = false;
   private commentBytes: number[] = [];
   private crCache = -2; // next CR at or after a position in the current chunk (-1: none)
+  private bslCache = -2; // next backslash, likewise
   // Current segment (text since the last top-level semicolon): what COPY detection needs.
   private segCount = 0;
   private segFirst = T_NONE;
@@ -98,6 +99,7 @@ export class PsqlScriptLexer {
     const nul = buf.indexOf(0);
     const end = nul < 0 ? buf.length : nul;
     this.crCache = -2;
+    this.bslCache = -2;
     this.run(buf, end);
     if (!this.finding && nul >= 0) this.refuse('nul', this.line, '');
     this.offset += buf.length;
@@ -238,9 +240,11 @@ export class PsqlScriptLexer {
         }
         case IDENT: {
           if (isIdentCont(c)) {
-            if (this.wordLen < 16) this.word += String.fromCharCode(c >= 65 && c <= 90 ? c | 32 : c);
-            this.wordLen++;
-            i++;
+            let j = i + 1;
+            while (j < end && isIdentCont(buf[j])) j++;
+            if (this.wordLen < 16) this.word += buf.toString('latin1', i, Math.min(j, i + 16 - this.wordLen)).toLowerCase();
+            this.wordLen += j - i;
+            i = j;
             break;
           }
           this.state = INIT;
@@ -257,7 +261,7 @@ export class PsqlScriptLexer {
           break; // the byte is read again in INIT
         }
         case NUMBER:
-          if (isDigit(c) || c === 46) { i++; break; }
+          if (isDigit(c) || c === 46) { i++; while (i < end && (isDigit(buf[i]) || buf[i] === 46)) i++; break; }
           if (c === 101 || c === 69) { this.state = NUM_E; i++; break; }
           if (isIdentStart(c)) { this.refuse('numberWord', this.line, ''); break; }
           this.state = INIT;
@@ -410,7 +414,10 @@ export class PsqlScriptLexer {
     const q = st === DQ ? DQT : SQ;
     let j = buf.indexOf(q, i);
     if (j < 0 || j > end) j = end;
-    if ((st === QUOTE || st === ESTR) && (this.escNext || (j > i && buf.lastIndexOf(BSL, j - 1) >= i))) {
+    if (st === QUOTE || st === ESTR) {
+      if (this.bslCache === -2 || (this.bslCache >= 0 && this.bslCache < i)) this.bslCache = buf.indexOf(BSL, i);
+    }
+    if ((st === QUOTE || st === ESTR) && (this.escNext || (this.bslCache >= 0 && this.bslCache < j))) {
       // Backslashes before the quote: step byte by byte.
       for (let k = i; k < end; k++) {
         const b = buf[k];
