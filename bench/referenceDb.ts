@@ -1,7 +1,9 @@
 // The benchmark's reference database: a PG17 container (compose project labels, so the CLI finds its app
 // container) holding `pgbench -i -s 30*k` plus `random_text` (500k*k rows of four md5 strings), VACUUM ANALYZEd.
 // The data lives in a named volume and is reused while its `bench_meta` row says it was built completely.
-import { containerState, docker, psql, sleep } from './lib';
+import { createDockerClient } from '../src/core/docker/client';
+import { startPostgresContainer } from '../src/core/docker/postgresContainer';
+import { containerState, docker, psql } from './lib';
 
 export const BENCH_IMAGE = process.env.PGDB_BENCH_IMAGE ?? 'pg-docker-backup-test/postgres:17';
 export const BENCH_USER = 'bench';
@@ -34,38 +36,18 @@ export function benchEnv(scale: number): BenchEnv {
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
-async function waitReady(container: string): Promise<void> {
-  // TCP only answers once the entrypoint's init server (unix socket only) is gone and the real one runs.
-  for (let i = 0; i < 300; i++) {
-    const r = await docker(['exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-U', BENCH_USER], { check: false });
-    if (r.code === 0) {
-      const ok = await docker(['exec', container, 'psql', '-X', '-q', '-U', BENCH_USER, '-d', 'postgres', '-c', 'select 1'], { check: false });
-      if (ok.code === 0) return;
-    }
-    if ((await containerState(container)) === 'exited') {
-      const logs = await docker(['logs', '--tail', '30', container], { check: false });
-      throw new Error(`${container} exited while starting:\n${logs.stdout}${logs.stderr}`);
-    }
-    await sleep(500);
-  }
-  throw new Error(`${container} did not become ready`);
-}
-
 async function ensureContainers(env: BenchEnv): Promise<void> {
-  const state = await containerState(env.db);
-  if (state === undefined) {
-    log(`creating ${env.db} (${BENCH_IMAGE}, volume ${env.volume})`);
-    await docker([
-      'run', '-d', '--name', env.db,
-      '--label', `com.docker.compose.project=${env.project}`,
-      '--label', 'com.docker.compose.service=db',
-      '-e', `POSTGRES_USER=${BENCH_USER}`, '-e', `POSTGRES_PASSWORD=${BENCH_PASSWORD}`, '-e', `POSTGRES_DB=${BENCH_DB}`,
-      '-v', `${env.volume}:/var/lib/postgresql/data`,
-      BENCH_IMAGE,
-    ]);
-  } else if (state !== 'running') {
-    await docker(['start', env.db]);
-  }
+  // the data lives in the named volume: a new container on it finds the cluster there and skips initdb
+  await startPostgresContainer(createDockerClient(), {
+    name: env.db,
+    image: BENCH_IMAGE,
+    env: { POSTGRES_USER: BENCH_USER, POSTGRES_PASSWORD: BENCH_PASSWORD, POSTGRES_DB: BENCH_DB },
+    labels: { 'com.docker.compose.project': env.project, 'com.docker.compose.service': 'db' },
+    mounts: [{ type: 'volume', source: env.volume, target: '/var/lib/postgresql/data' }],
+    reuse: true,
+    timeoutMs: 180_000,
+    onStep: (m) => m.startsWith('Creating') && log(`creating ${env.db} (${BENCH_IMAGE}, volume ${env.volume})`),
+  });
   const appState = await containerState(env.app);
   if (appState === undefined) {
     await docker([
@@ -78,7 +60,6 @@ async function ensureContainers(env: BenchEnv): Promise<void> {
   } else if (appState !== 'running') {
     await docker(['start', env.app]);
   }
-  await waitReady(env.db);
 }
 
 async function isBuilt(env: BenchEnv): Promise<boolean> {

@@ -18,6 +18,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
+import { createDockerClient } from '../../src/core/docker/client';
+import { startPostgresContainer } from '../../src/core/docker/postgresContainer';
 import {
   clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, projectRoot, runCommand,
   startCodeServer, tempDir, waitForNotification, waitUntil, type CodeServer, type Workbench,
@@ -96,14 +98,6 @@ async function containerState(name: string): Promise<{ running: boolean; started
   const out = (await docker(['inspect', '-f', '{{.State.Running}}|{{.State.StartedAt}}|{{.State.Status}}', name])).stdout.trim();
   const [running, startedAt, status] = out.split('|');
   return { running: running === 'true', startedAt, status };
-}
-
-async function waitForPostgres(): Promise<void> {
-  await waitUntil(`${DB} to finish initdb`, async () => {
-    const logs = await docker(['logs', DB], { check: false });
-    return /PostgreSQL init process complete|Skipping initialization/.test(logs.stdout + logs.stderr);
-  }, 90_000, 250);
-  await waitUntil(`${DB} to accept connections`, async () => (await docker(['exec', DB, 'pg_isready', '-q', '-h', '/var/run/postgresql'], { check: false })).code === 0, 60_000, 250);
 }
 
 let dockerCleaned = true;
@@ -464,11 +458,17 @@ async function saveFailure(st: State, name: string): Promise<void> {
 async function setupDocker(st: State): Promise<void> {
   await removeContainers(); // leftovers of an interrupted run
   dockerCleaned = false;
-  await docker(['network', 'create', NETWORK]);
-  await docker(['run', '-d', '--pull', 'never', '--name', DB, '--network', NETWORK, '--network-alias', 'db',
-    '--label', `com.docker.compose.project=${PROJECT}`, '--label', 'com.docker.compose.service=db',
-    '-e', `POSTGRES_USER=${USER}`, '-e', `POSTGRES_PASSWORD=${PASSWORD}`, '-e', 'POSTGRES_DB=shop', IMAGE]);
-  await waitForPostgres();
+  const engine = createDockerClient();
+  if (!(await engine.hasImage(IMAGE))) throw new Error(`The Postgres test image ${IMAGE} is missing: run \`bash scripts/test-env.sh\`, or name another with PGDB_TEST_IMAGE_NEW.`);
+  await engine.createNetwork(NETWORK);
+  await startPostgresContainer(engine, {
+    name: DB,
+    image: IMAGE,
+    env: { POSTGRES_USER: USER, POSTGRES_PASSWORD: PASSWORD, POSTGRES_DB: 'shop' },
+    labels: { 'com.docker.compose.project': PROJECT, 'com.docker.compose.service': 'db' },
+    network: NETWORK,
+    alias: 'db',
+  });
   await docker(['exec', '-i', '-e', `PGPASSWORD=${PASSWORD}`, DB, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', USER, '-d', 'postgres'], { stdinFile: CHINOOK });
   const major = Math.floor(Number(await psql('postgres', 'SHOW server_version_num')) / 10000);
   st.version = new RegExp(`PostgreSQL ${major}\\b`);

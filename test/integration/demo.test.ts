@@ -5,10 +5,8 @@ import { IMAGE_NEW, cli, containerState, docker, requireDocker, waitFor } from '
 
 /** The demo stack has fixed names; it is sample data by definition, so the test starts from none. */
 async function removeDemoStack(): Promise<void> {
-  const raw = await docker().raw();
-  for (const name of [DEMO_APP, DEMO_DB]) await raw.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
-  const networks = await raw.listNetworks({ filters: { name: ['pgdb-demo'] } });
-  for (const n of networks.filter((x) => x.Name === 'pgdb-demo')) await raw.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const name of [DEMO_APP, DEMO_DB]) await docker().removeContainer(name, { force: true, removeVolumes: true }).catch(() => undefined);
+  for (const n of await docker().listNetworks('pgdb-demo')) await docker().removeNetwork(n.id).catch(() => undefined);
 }
 
 async function demoSql(query: string): Promise<string> {
@@ -41,8 +39,7 @@ describe('the demo stack (`pg-docker-backup demo`, "Start Demo Database")', func
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.json?.created, false);
     assert.equal(await demoSql('SELECT count(*) FROM artist'), '275', 'the sample is loaded once');
-    const raw = await docker().raw();
-    const networks = (await raw.listNetworks({ filters: { name: ['pgdb-demo'] } })).filter((n) => n.Name === 'pgdb-demo');
+    const networks = await docker().listNetworks('pgdb-demo');
     assert.equal(networks.length, 1, 'one demo network, not one per run');
   });
 

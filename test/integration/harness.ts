@@ -8,8 +8,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type Docker from 'dockerode';
-import { createDockerClient, type DockerClient } from '../../src/core/docker/client';
+import { createDockerClient, parseEnvList, type ContainerMount, type DockerClient } from '../../src/core/docker/client';
+import { startPostgresContainer, waitForPostgres } from '../../src/core/docker/postgresContainer';
 import { queryJson, runSql, type PgTarget } from '../../src/core/postgres/client';
 import { quoteIdent, quoteLiteral } from '../../src/core/postgres/sql';
 
@@ -33,11 +33,8 @@ export async function requireDocker(): Promise<void> {
   } catch (e) {
     throw new Error(`The integration tests need a running Docker engine: ${(e as Error).message}\nStart it (Docker Desktop, or \`sudo dockerd &\`) or run \`bash scripts/test-env.sh\`, then run the tests again.`);
   }
-  const raw = await docker().raw();
   for (const image of [IMAGE_OLD, IMAGE_NEW]) {
-    try {
-      await raw.getImage(image).inspect();
-    } catch {
+    if (!(await docker().hasImage(image))) {
       throw new Error(`The Postgres test image ${image} is missing: run \`bash scripts/test-env.sh\` (it builds or pulls it), or name another with PGDB_TEST_IMAGE_OLD / PGDB_TEST_IMAGE_NEW.`);
     }
   }
@@ -50,9 +47,8 @@ export function uniqueName(base: string): string {
 }
 
 export async function createNetwork(base: string): Promise<string> {
-  const raw = await docker().raw();
   const name = uniqueName(base);
-  await raw.createNetwork({ Name: name, Driver: 'bridge' });
+  await docker().createNetwork(name);
   created.networks.push(name);
   return name;
 }
@@ -83,57 +79,57 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 /** Starts a Postgres container and waits until its server (after init) answers. */
 export async function startPostgres(
   base: string,
-  options: { image?: string; user?: string; password?: string; db?: string; labels?: Record<string, string>; network?: string; alias?: string; env?: string[] } = {},
+  options: {
+    image?: string;
+    user?: string;
+    password?: string;
+    db?: string;
+    labels?: Record<string, string>;
+    network?: string;
+    alias?: string;
+    env?: string[];
+    /** Server arguments, e.g. ['-c', 'archive_mode=on']. */
+    serverArgs?: string[];
+    mounts?: ContainerMount[];
+  } = {},
 ): Promise<PgTestContainer> {
-  const raw = await docker().raw();
   const name = uniqueName(base);
   const user = options.user ?? 'agent_eval';
   const password = options.password ?? 'secret';
-  const env = [`POSTGRES_USER=${user}`, `POSTGRES_PASSWORD=${password}`, ...(options.db ? [`POSTGRES_DB=${options.db}`] : []), ...(options.env ?? [])];
-  const c = await raw.createContainer({
-    name,
-    Image: options.image ?? IMAGE_NEW,
-    Env: env,
-    Labels: options.labels ?? {},
-    HostConfig: { NetworkMode: options.network },
-    NetworkingConfig: options.network ? { EndpointsConfig: { [options.network]: { Aliases: [options.alias ?? 'db'] } } } : undefined,
-  });
   created.containers.push(name);
-  await c.start();
-  await waitForReady(name);
-  const info = await c.inspect();
-  return { name, id: info.Id, user, password, target: { container: info.Id, containerName: name, user, password } };
+  const { id } = await startPostgresContainer(docker(), {
+    name,
+    image: options.image ?? IMAGE_NEW,
+    env: { POSTGRES_USER: user, POSTGRES_PASSWORD: password, ...(options.db ? { POSTGRES_DB: options.db } : {}), ...parseEnvList(options.env) },
+    labels: options.labels,
+    network: options.network,
+    alias: options.alias ?? 'db',
+    serverArgs: options.serverArgs,
+    mounts: options.mounts,
+  });
+  return { name, id, user, password, target: { container: id, containerName: name, user, password } };
 }
 
 export async function waitForReady(name: string): Promise<void> {
-  const raw = await docker().raw();
-  await waitFor(`${name} to finish initdb`, async () => {
-    const logs = ((await raw.getContainer(name).logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('latin1');
-    return /init process complete|ready for start up/.test(logs);
-  });
-  await waitFor(`${name} to accept connections`, async () => {
-    const r = await docker().exec(name, ['pg_isready', '-q', '-h', '/var/run/postgresql']);
-    return r.exitCode === 0;
-  });
+  await waitForPostgres(docker(), name);
 }
 
 /** An app container of the same compose project: holds a connection to the database until stopped. */
 export async function startApp(base: string, network: string, db: PgTestContainer, database: string, labels: Record<string, string>): Promise<string> {
-  const raw = await docker().raw();
   const image = 'pg-docker-backup-test/app:latest';
-  await raw.getImage(IMAGE_NEW).tag({ repo: 'pg-docker-backup-test/app', tag: 'latest' });
+  await docker().tagImage(IMAGE_NEW, 'pg-docker-backup-test/app', 'latest');
   const name = uniqueName(base);
   const script = 'trap "exit 0" TERM INT; while :; do psql -h db -U "$1" -d "$2" -c "SELECT pg_sleep(3600)" >/dev/null 2>&1 & wait $!; sleep 0.2; done';
-  const c = await raw.createContainer({
+  await docker().createContainer({
     name,
-    Image: image,
-    Entrypoint: ['sh', '-c', script, 'app', db.user, database],
-    Env: [`PGPASSWORD=${db.password}`, 'PGAPPNAME=demo-app'],
-    Labels: { 'pg-docker-backup.enable': 'false', ...labels },
-    HostConfig: { NetworkMode: network },
+    image,
+    entrypoint: ['sh', '-c', script, 'app', db.user, database],
+    env: { PGPASSWORD: db.password, PGAPPNAME: 'demo-app' },
+    labels: { 'pg-docker-backup.enable': 'false', ...labels },
+    network,
   });
   created.containers.push(name);
-  await c.start();
+  await docker().startContainer(name);
   return name;
 }
 
@@ -238,9 +234,6 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
 }
 
 export async function cleanup(): Promise<void> {
-  const raw = await docker().raw();
-  for (const name of created.containers.splice(0)) await raw.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
-  for (const name of created.networks.splice(0)) await raw.getNetwork(name).remove().catch(() => undefined);
+  for (const name of created.containers.splice(0)) await docker().removeContainer(name, { force: true, removeVolumes: true }).catch(() => undefined);
+  for (const name of created.networks.splice(0)) await docker().removeNetwork(name).catch(() => undefined);
 }
-
-export type { Docker };
