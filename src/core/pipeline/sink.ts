@@ -23,7 +23,10 @@ export interface BackupSink {
 
 /** A disk error in a user's words, or undefined for anything else. */
 export function diskError(e: unknown, dir: string): PgBackupError | undefined {
-  const code = (e as NodeJS.ErrnoException)?.code;
+  // The file system's error may arrive wrapped (e.g. by the exec whose output stream it broke).
+  let inner = e;
+  for (let i = 0; i < 5 && inner && !(inner as NodeJS.ErrnoException).code && (inner as Error).cause; i++) inner = (inner as Error).cause;
+  const code = (inner as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC') return new PgBackupError('failed', `The disk holding ${dir} is full: the backup was not written and its partial file was removed. Free some space (or prune old backups) and try again.`, { cause: e });
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new PgBackupError('failed', `Cannot write to ${dir} (${code}): choose a backup directory you can write to.`, { cause: e });
   return undefined;
