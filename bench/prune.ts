@@ -55,14 +55,18 @@ async function main(): Promise<void> {
   try {
     const made = await makeSet(dir);
     const plan: number[] = [];
+    const planCpu: number[] = [];
     const list: number[] = [];
     const pure: number[] = [];
     let kept = 0;
     let deleted = 0;
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
+      const cpu = process.cpuUsage();
       const p = await planPrune({ dir, policy, now: new Date(newest + 3_600_000) });
       plan.push(performance.now() - t);
+      const used = process.cpuUsage(cpu);
+      planCpu.push((used.user + used.system) / 1000);
       kept = p.keep.length;
       deleted = p.delete.length;
       t = performance.now();
@@ -82,6 +86,8 @@ async function main(): Promise<void> {
       planPruneMsFirst: plan[0],
       planPruneMsMedian: median(plan),
       planPruneMsMax: Math.max(...plan),
+      planPruneCpuMsMedian: median(planCpu),
+      loadAverage1m: os.loadavg()[0],
       listBackupsMsMedian: median(list),
       planRetentionMsMedian: median(pure),
       kept,
@@ -95,12 +101,13 @@ async function main(): Promise<void> {
         ['what', 'first', 'median', 'max'],
         [
           [`planPrune (list + plan), ${made} files`, ms(plan[0]), ms(median(plan)), ms(Math.max(...plan))],
+          ['  CPU time of this process (all threads)', ms(planCpu[0]), ms(median(planCpu)), ms(Math.max(...planCpu))],
           ['  listBackups alone', ms(list[0]), ms(median(list)), ms(Math.max(...list))],
           ['  planRetention alone (pure)', ms(pure[0]), ms(median(pure)), ms(Math.max(...pure))],
         ],
       ),
     );
-    console.log(`kept ${kept}, to delete ${deleted}; target under 1 s: ${result.pass ? 'PASS' : 'FAIL'}`);
+    console.log(`kept ${kept}, to delete ${deleted}; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs; target under 1 s: ${result.pass ? 'PASS' : 'FAIL'}`);
     await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
     await fs.writeFile(path.join(__dirname, 'results', 'prune.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
