@@ -5,6 +5,7 @@ import * as backups from './commands/backups';
 import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
 import * as demo from './commands/demo';
+import * as prune from './commands/prune';
 import * as reset from './commands/reset';
 import * as restore from './commands/restore';
 import * as schedule from './commands/schedule';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   containers: { run: containers.containersCommand, usage: containers.usage },
   backup: { run: backup.backupCommand, usage: backup.usage },
   backups: { run: backups.backupsCommand, usage: backups.usage },
+  prune: { run: prune.pruneCommand, usage: prune.usage },
   restore: { run: restore.restoreCommand, usage: restore.usage },
   reset: { run: reset.resetCommand, usage: reset.usage },
   terminate: { run: terminate.terminateCommand, usage: terminate.usage },

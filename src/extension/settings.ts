@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { DEFAULT_COMPRESSION_LEVEL } from '../core/backup/pgDump';
 import { resolveBackupDir } from '../core/store/backupStore';
 import type { BackupFormat } from '../core/store/naming';
+import { parseRetentionDuration, type RetentionPolicy } from '../core/store/retention';
+import { PgBackupError } from '../core/errors';
 
 export const SECTION = 'pgDockerBackup';
 
@@ -9,7 +11,7 @@ export const SECTION = 'pgDockerBackup';
  * Settings that run or delete things. In an untrusted workspace their workspace values are ignored
  * (package.json also lists them as restrictedConfigurations, so VS Code does the same).
  */
-const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset']);
+const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup']);
 
 export interface Settings {
   backupDirectory: string;
@@ -23,6 +25,49 @@ export interface Settings {
   restoreJobs?: number;
   safetyBackupBeforeReset: boolean;
   demoImage: string;
+  /** `pgDockerBackup.retention` as written (keepLast … keepYearly, keepWithin); see retentionPolicy(). */
+  retention: RetentionSetting;
+  pruneAfterBackup: boolean;
+}
+
+export interface RetentionSetting {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  /** restic duration, e.g. `1y2m`. */
+  keepWithin?: string;
+}
+
+/** The runbook's policy: 30 daily and 12 monthly backups. */
+export const DEFAULT_RETENTION: RetentionSetting = { keepDaily: 30, keepMonthly: 12 };
+
+/** The retention setting as a policy; a wrong value is a usage error that names the setting. */
+export function retentionPolicy(r: RetentionSetting): RetentionPolicy {
+  const count = (key: keyof RetentionSetting): number | undefined => {
+    const v = r[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new PgBackupError('usage', `The setting ${SECTION}.retention.${key} must be a whole number (it is ${JSON.stringify(v)}).`);
+    return v;
+  };
+  const policy: RetentionPolicy = {
+    last: count('keepLast'),
+    hourly: count('keepHourly'),
+    daily: count('keepDaily'),
+    weekly: count('keepWeekly'),
+    monthly: count('keepMonthly'),
+    yearly: count('keepYearly'),
+  };
+  if (r.keepWithin) {
+    try {
+      policy.within = parseRetentionDuration(String(r.keepWithin));
+    } catch {
+      throw new PgBackupError('usage', `The setting ${SECTION}.retention.keepWithin must be a duration such as 1y2m3d4h (it is ${JSON.stringify(r.keepWithin)}).`);
+    }
+  }
+  return policy;
 }
 
 function get<T>(config: vscode.WorkspaceConfiguration, key: string, fallback: T): T {
@@ -49,6 +94,8 @@ export function readSettings(): Settings {
     restoreJobs: ((j) => (Number.isInteger(j) && j >= 1 && j <= 64 ? j : undefined))(get<number>(c, 'restoreJobs', 0)),
     safetyBackupBeforeReset: get<boolean>(c, 'safetyBackupBeforeReset', true),
     demoImage: get<string>(c, 'demoImage', 'postgres:16'),
+    retention: ((r) => (r && typeof r === 'object' ? r : DEFAULT_RETENTION))(get<RetentionSetting>(c, 'retention', DEFAULT_RETENTION)),
+    pruneAfterBackup: get<boolean>(c, 'pruneAfterBackup', false) === true,
   };
 }
 

@@ -161,6 +161,42 @@ describe('the extension inside VS Code', function () {
     assert.ok(!(await tree()).backups.some((b) => b.backup.path === victim));
   });
 
+  it('Prune Backups on a Backup Folder group shows the deletions grouped, then deletes exactly those with their manifests', async function () {
+    // 35 daily backups of a container that is not running (its folder is enough), one every day at 02:00Z
+    const dir = `${process.env.PG_DOCKER_BACKUP_DIR}/prunehost/app`;
+    await fs.mkdir(dir, { recursive: true });
+    const files: string[] = [];
+    for (let i = 0; i < 35; i++) {
+      const created = new Date(Date.UTC(2026, 0, 1 + i, 2, 0, 0));
+      const file = `${dir}/app_${created.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15)}.sql.gz`;
+      await fs.writeFile(file, 'x');
+      const manifest = { manifestVersion: 2, tool: 't', file, container: 'prunehost', containerId: 'x', image: 'postgres:17', database: 'app', serverVersion: '17', pgDumpVersion: '17', format: 'sql', stages: [], options: { tables: [], schemas: [], noOwner: false }, bytes: 1, sha256: '', created: created.toISOString(), durationMs: 1, rowCounts: 'exact', tables: [] };
+      await fs.writeFile(file + '.json', JSON.stringify(manifest));
+      files.push(file);
+    }
+    await api.model.refresh();
+    const top = await api.trees.folderProvider.getChildren();
+    const folder = top.find((n) => n.kind === 'folder' && n.label === 'prunehost');
+    assert.ok(folder, 'the Backup Folder view has the container group');
+    // default policy 30 daily + 12 monthly: Jan 6 … Feb 4 daily, Jan 31 and Feb 4 monthly, and, as there
+    // are only 2 months of the 12, the oldest (Jan 1) too: Jan 2 … Jan 5 go
+    const doomed = files.slice(1, 5);
+    prompts.answer('showWarningMessage', async () => 'Delete');
+    prompts.answer('showInformationMessage', async () => undefined);
+    await vscode.commands.executeCommand('pgDockerBackup.pruneBackups', folder);
+    const modal = prompts.seen.find((s) => s.fn === 'showWarningMessage');
+    assert.match(modal?.message ?? '', /^Delete 4 old backups .* in prunehost\?$/);
+    assert.match(modal?.detail ?? '', /^prunehost \/ app: 4 to delete, 31 kept\n/);
+    for (const f of doomed) assert.ok(modal?.detail?.includes(f.split('/').pop()!), `the modal lists ${f}`);
+    for (const f of doomed) {
+      await assert.rejects(fs.access(f));
+      await assert.rejects(fs.access(f + '.json'));
+    }
+    for (const f of files.filter((x) => !doomed.includes(x))) await fs.access(f);
+    assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^Deleted 4 backups/.test(s.message)));
+    await fs.rm(`${process.env.PG_DOCKER_BACKUP_DIR}/prunehost`, { recursive: true, force: true });
+  });
+
   it('errors are one sentence with a Show Log button', async function () {
     prompts.answer('showErrorMessage', async () => undefined);
     prompts.answer('showWarningMessage', async () => 'Restore');

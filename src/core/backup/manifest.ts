@@ -1,4 +1,5 @@
-import * as fs from 'node:fs/promises';
+import { readFile } from 'node:fs';
+import { promisify } from 'node:util';
 import type { StageRecord } from '../pipeline/stage';
 import { MANIFEST_SUFFIX, type BackupFormat } from '../store/naming';
 
@@ -69,9 +70,12 @@ export function upgradeManifest(raw: unknown): BackupManifest | undefined {
   return undefined;
 }
 
+/** fs.readFile with a callback: about twice as fast as fs/promises' for thousands of small files (listing, prune). */
+const readFileFast = promisify(readFile);
+
 export async function readManifest(backupPath: string): Promise<BackupManifest | undefined> {
   try {
-    return upgradeManifest(JSON.parse(await fs.readFile(backupPath + MANIFEST_SUFFIX, 'utf8')));
+    return upgradeManifest(JSON.parse(await readFileFast(backupPath + MANIFEST_SUFFIX, 'utf8')));
   } catch {
     return undefined;
   }

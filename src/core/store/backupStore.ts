@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { inspectBackupFile, type BackupContent } from '../backup/format';
 import { readManifest, type BackupManifest } from '../backup/manifest';
 import { sweepPartials } from './partials';
-import { BACKUP_FILE_PATTERN, MANIFEST_SUFFIX, PARTIAL_SUFFIX, decodePathSegment, parseBackupFileName, type BackupFormat } from './naming';
+import { BACKUP_FILE_PATTERN, MANIFEST_SUFFIX, PARTIAL_SUFFIX, decodePathSegment, isToolBackupName, parseBackupFileName, type BackupFormat } from './naming';
 
 /** One backup file found on disk, with a manifest or recognised by its content. */
 export interface BackupEntry {
@@ -70,16 +70,17 @@ export async function describeBackup(file: string, root?: string): Promise<Backu
   } catch {
     content = { format: 'unknown', gzipped: false };
   }
-  const named = parseBackupFileName(fileName);
   // DIR/<container>/<database>/<file>: the folders say where it came from
+  const rel = root ? path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean) : [];
+  const inLayout = rel.length === 2;
+  // Our names (in our layout, see isToolBackupName) are UTC; anyone else's, e.g. the runbook's
+  // `benchmark_$(date +%Y%m%d_%H%M%S).dump.gz`, are this machine's local time.
+  const named = parseBackupFileName(fileName, inLayout && isToolBackupName(fileName, rel[1]) ? 'utc' : 'local');
   let container: string | undefined;
   let database = content.database ?? named?.database;
-  if (root) {
-    const rel = path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
-    if (rel.length === 2) {
-      container = decodePathSegment(rel[0]);
-      database = decodePathSegment(rel[1]);
-    }
+  if (inLayout) {
+    container = decodePathSegment(rel[0]);
+    database = decodePathSegment(rel[1]);
   }
   return {
     path: file,

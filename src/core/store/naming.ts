@@ -7,12 +7,15 @@ export function timestamp(date: Date): string {
   );
 }
 
-/** Parses `YYYYMMDD_HHMMSS` (UTC) back to a Date, or undefined. */
-export function parseTimestamp(text: string): Date | undefined {
+/**
+ * Parses `YYYYMMDD_HHMMSS` back to a Date, or undefined: as UTC (our names), or as this machine's local
+ * time (`local`: a runbook name, written by `date +%Y%m%d_%H%M%S`).
+ */
+export function parseTimestamp(text: string, zone: 'utc' | 'local' = 'utc'): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number);
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const date = zone === 'utc' ? new Date(Date.UTC(y, mo - 1, d, h, mi, s)) : new Date(y, mo - 1, d, h, mi, s);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
@@ -67,12 +70,23 @@ export function backupFileName(database: string, ext: BackupFormat | `.${string}
 /** Backup file suffixes: a format, then compression, then encryption (`.sql`, `.sql.gz`, `.dump.zst.age`…). */
 const BACKUP_SUFFIX = String.raw`\.(?:sql|dump)(?:\.(?:gz|zst|lz4))?(?:\.age)?`;
 
-/** Reads `<db>_<YYYYMMDD_HHMMSS>` back from a file name (any known extension), when it has one. */
-export function parseBackupFileName(fileName: string): { database: string; at: Date } | undefined {
+/** Reads `<db>_<YYYYMMDD_HHMMSS>` back from a file name (any known extension), when it has one; `zone` as parseTimestamp. */
+export function parseBackupFileName(fileName: string, zone: 'utc' | 'local' = 'utc'): { database: string; at: Date } | undefined {
   const m = new RegExp(String.raw`^(.*)_(\d{8}_\d{6})(?:_\d+)?${BACKUP_SUFFIX}$`).exec(fileName);
   if (!m) return undefined;
-  const at = parseTimestamp(m[2]);
+  const at = parseTimestamp(m[2], zone);
   return at ? { database: decodePathSegment(m[1]), at } : undefined;
+}
+
+/**
+ * Whether a file name is one this tool writes for the database folder it sits in: exactly
+ * `<encoded database>_<YYYYMMDD_HHMMSS>[_N].<suffix>` in DIR/<container>/<database>/ (so its time is UTC).
+ * Anything else (a runbook `backup_…sql` or `benchmark_…dump.gz` elsewhere, or a name for another
+ * database) was named by someone else, by `date` in local time.
+ */
+export function isToolBackupName(fileName: string, databaseFolder: string): boolean {
+  const m = new RegExp(String.raw`^(.*)_\d{8}_\d{6}(?:_\d+)?${BACKUP_SUFFIX}$`).exec(fileName);
+  return !!m && m[1] === databaseFolder;
 }
 
 export const BACKUP_FILE_PATTERN = new RegExp(`${BACKUP_SUFFIX}$`);

@@ -5,6 +5,7 @@ import type { BackupFormat } from '../../core/store/naming';
 import { formatBytes, formatDuration } from '../../core/progress';
 import { pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';
+import { pruneAfterBackup } from './pruneBackups';
 
 export const backupDatabaseCommand: CommandHandler = async ({ services, model }, node) => {
   let container = node?.kind === 'container' || node?.kind === 'database' ? node.container : undefined;
@@ -34,8 +35,9 @@ export const backupDatabaseCommand: CommandHandler = async ({ services, model },
         discovery: services.discovery(signal),
       }),
     );
+    const pruned = settings.pruneAfterBackup ? await pruneAfterBackup(services, container.name, database) : '';
     await model.refresh();
-    const choice = await vscode.window.showInformationMessage(`Backed up ${database} to ${path.basename(r.path)} (${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)}).`, 'Reveal', 'Copy Path');
+    const choice = await vscode.window.showInformationMessage(`Backed up ${database} to ${path.basename(r.path)} (${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)}).${pruned}`, 'Reveal', 'Copy Path');
     if (choice === 'Reveal') await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(r.path));
     if (choice === 'Copy Path') await vscode.env.clipboard.writeText(r.path);
   } catch (e) {

@@ -4,6 +4,7 @@ import { backupDatabaseCommand } from './backupDatabase';
 import { copyPathCommand, deleteBackupCommand, openBackupFolderCommand, revealBackupCommand } from './backupFiles';
 import { setPasswordCommand, showContainerLogsCommand, startDemoCommand } from './containerCommands';
 import type { CommandContext, CommandHandler } from './context';
+import { pruneBackupsCommand } from './pruneBackups';
 import { resetDatabaseCommand } from './resetDatabase';
 import { restoreBackupCommand } from './restoreBackup';
 import { terminateConnectionsCommand } from './terminateConnections';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.resetDatabase': resetDatabaseCommand,
   'pgDockerBackup.terminateConnections': terminateConnectionsCommand,
   'pgDockerBackup.deleteBackup': deleteBackupCommand,
+  'pgDockerBackup.pruneBackups': pruneBackupsCommand,
   'pgDockerBackup.revealBackup': revealBackupCommand,
   'pgDockerBackup.copyPath': copyPathCommand,
   'pgDockerBackup.openBackupFolder': openBackupFolderCommand,

@@ -1,0 +1,78 @@
+import { parse, integer } from '../args';
+import { executePrune, planPrune, type PrunePlan } from '../../core/store/prune';
+import { describePolicy, parseRetentionDuration, type RetentionPolicy } from '../../core/store/retention';
+import { formatBytes } from '../../core/progress';
+import { EXIT_OK, confirm, say, writeJson, type CliContext } from '../io';
+import { backupDirFor } from '../services';
+
+export const usage = `pg-docker-backup prune [--dir DIR] [--container C] [--database D] [--keep-last N] [--keep-hourly N]
+                       [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]
+                       [--keep-within DURATION] [--dry-run] [--yes] [--json]
+    restic's forget rules, per container and database, in this machine's local time: keep-last keeps
+    the N newest; keep-hourly/daily/weekly (ISO)/monthly/yearly keep the newest backup of each of the N
+    most recent periods that have backups; keep-within keeps all newer than the newest backup minus
+    DURATION (1y2m3d4h, m = months). As in restic 0.17+, when a rule finds fewer periods than N, the
+    group's oldest backup is kept as well. Never deleted: the newest backup that passed verification,
+    files this tool does not recognise, symlinks, .partial files. E.g. --keep-daily 30 --keep-monthly 12.`;
+
+const RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+
+function groupName(item: PrunePlan['delete'][number]): string {
+  return `${item.entry.container ?? '(no container)'}/${item.entry.database ?? '?'}`;
+}
+
+/** The deletions grouped by container/database, for the question and the human output. */
+export function describeDeletions(plan: PrunePlan): string {
+  const groups = new Map<string, string[]>();
+  for (const item of plan.delete) {
+    const g = groups.get(groupName(item)) ?? [];
+    g.push(`    ${item.entry.created.toISOString()}  ${formatBytes(item.entry.sizeBytes)}  ${item.entry.path}`);
+    groups.set(groupName(item), g);
+  }
+  return [...groups].map(([name, lines]) => `  ${name} (${lines.length}):\n${lines.join('\n')}`).join('\n');
+}
+
+export async function pruneCommand(ctx: CliContext, args: string[]): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      dir: { type: 'string' },
+      container: { type: 'string' },
+      database: { type: 'string', short: 'd' },
+      ...Object.fromEntries(RULES.map((r) => [`keep-${r}`, { type: 'string' as const }])),
+      'keep-within': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+    },
+    { min: 0, max: 0, usage },
+  );
+  const v = values as Record<string, string | boolean | undefined>;
+  const policy: RetentionPolicy = {};
+  for (const r of RULES) policy[r] = integer(v[`keep-${r}`] as string | undefined, `--keep-${r}`);
+  if (values['keep-within'] !== undefined) policy.within = parseRetentionDuration(values['keep-within']);
+  const plan = await planPrune({ dir: backupDirFor(ctx, values.dir), container: values.container, database: values.database, policy });
+  const reasons = Object.fromEntries(plan.keep.map((k) => [k.entry.path, k.reasons]));
+  const keep = plan.keep.map((k) => k.entry.path);
+  const toDelete = plan.delete.map((d) => d.entry.path);
+  if (!values.json) {
+    say(ctx, `Policy: keep ${describePolicy(policy)} (per container and database, local time). ${plan.keep.length} kept, ${plan.delete.length} to delete in ${plan.dir}.`);
+    for (const k of plan.keep) say(ctx, `  keep    ${k.entry.path}  (${k.reasons.join(', ')})`);
+    if (plan.delete.length) say(ctx, `To delete:\n${describeDeletions(plan)}`);
+  }
+  if (values['dry-run'] || plan.delete.length === 0) {
+    if (values.json) writeJson(ctx, { dryRun: !!values['dry-run'], keep, delete: toDelete, reasons, deleted: [] });
+    else if (values['dry-run']) say(ctx, 'Dry run: nothing was deleted.');
+    return EXIT_OK;
+  }
+  const bytes = plan.delete.reduce((n, d) => n + d.entry.sizeBytes, 0);
+  await confirm(ctx, `Delete ${plan.delete.length} backup${plan.delete.length === 1 ? '' : 's'} (${formatBytes(bytes)}) and their manifests? This cannot be undone.`, {
+    yes: !!values.yes,
+  });
+  const r = await executePrune(plan, { signal: ctx.signal, logger: ctx.logger });
+  if (values.json) writeJson(ctx, { dryRun: false, keep, delete: toDelete, reasons, deleted: r.deleted, skipped: r.skipped });
+  else {
+    say(ctx, `Deleted ${r.deleted.length} backup${r.deleted.length === 1 ? '' : 's'}.`);
+    for (const s of r.skipped) say(ctx, `warning: left ${s.path} alone: ${s.reason}`);
+  }
+  return EXIT_OK;
+}
