@@ -65,7 +65,7 @@ describe('schedule print / install / uninstall (real systemd-analyze, test doubl
     const s = await sandbox();
     const r = run(['schedule', 'print', '--dir', path.join(s.root, 'backups'), '--notify', NOTIFY], s.env);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^0 2 \* \* \* set -a; \. .*schedule-cron\.env'; set \+a; .* backup --all --dir .*; .* prune --dir .* --keep-daily 30 --keep-monthly 12$/m);
+    assert.match(r.stdout, /^0 2 \* \* \* set -a; \. .*schedule-cron\.env'; set \+a; .* backup --all --dir .*; .* prune --yes --dir .* --keep-daily 30 --keep-monthly 12$/m);
     assert.match(r.stdout, /^OnCalendar=\*-\*-\* 02:00:00$/m);
     assert.match(r.stdout, /loginctl enable-linger \$USER/);
     assert.match(r.stdout, /PG_DOCKER_BACKUP_NOTIFY_URL from .*schedule-systemd\.env \(mode 0600/);
@@ -159,7 +159,7 @@ describe('schedule print / install / uninstall (real systemd-analyze, test doubl
     const runs = fs.readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; notify: string });
     assert.deepEqual(runs.map((x) => x.argv), [
       ['backup', '--all', '--dir', dir, '--container', "odd c'ontainer"],
-      ['prune', '--dir', dir, '--container', "odd c'ontainer", '--keep-daily', '30', '--keep-monthly', '12'],
+      ['prune', '--yes', '--dir', dir, '--container', "odd c'ontainer", '--keep-daily', '30', '--keep-monthly', '12'],
     ]);
     assert.deepEqual(runs.map((x) => x.notify), [NOTIFY, NOTIFY], 'the URL reaches the job from the 0600 env file');
 

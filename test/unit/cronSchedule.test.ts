@@ -106,7 +106,7 @@ describe('generated crontab block and systemd units', () => {
     assert.equal(
       lines[1],
       `0 2 * * * set -a; . /home/u/.config/pg-docker-backup/schedule-cron.env; set +a; /usr/bin/node ${cli} backup --all --dir /var/backups/pg --container 'db one' --container b; ` +
-        `/usr/bin/node ${cli} prune --dir /var/backups/pg --container 'db one' --keep-daily 30 --keep-monthly 12; /usr/bin/node ${cli} prune --dir /var/backups/pg --container b --keep-daily 30 --keep-monthly 12`,
+        `/usr/bin/node ${cli} prune --yes --dir /var/backups/pg --container 'db one' --keep-daily 30 --keep-monthly 12; /usr/bin/node ${cli} prune --yes --dir /var/backups/pg --container b --keep-daily 30 --keep-monthly 12`,
     );
     assert.equal(lines[2], '# END pg-docker-backup schedule');
   });
@@ -125,7 +125,7 @@ describe('generated crontab block and systemd units', () => {
     assert.equal(systemdWord("it's 100% $HOME"), `"it's 100%% $$HOME"`);
     assert.equal(systemdWord('a"b\\c'), `"a\\"b\\\\c"`);
     assert.match(units.service.text, /^ExecStart=\/usr\/bin\/node "\/opt\/odd dir\/it's 100%% \$\$HOME\\\\x\/dist\/cli\.js" backup --all --dir \/var\/backups\/pg --container "db one" --container b$/m);
-    assert.equal(units.service.text.match(/^ExecStopPost=.* prune --dir \/var\/backups\/pg --container .* --keep-daily 30 --keep-monthly 12$/gm)?.length, 2);
+    assert.equal(units.service.text.match(/^ExecStopPost=.* prune --yes --dir \/var\/backups\/pg --container .* --keep-daily 30 --keep-monthly 12$/gm)?.length, 2);
     assert.match(units.service.text, /^EnvironmentFile=\/home\/u\/\.config\/pg-docker-backup\/schedule-systemd\.env$/m);
     assert.match(units.service.text, /^Type=oneshot$/m);
     assert.deepEqual(units.timer.text.match(/^OnCalendar=.*$/gm), ['OnCalendar=*-*-01 00:00:00', 'OnCalendar=Mon *-*-* 00:00:00']);

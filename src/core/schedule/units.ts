@@ -45,7 +45,8 @@ export function backupArgv(job: ScheduledJob): string[] {
 
 /** One prune per container (each keeps its own rules apart anyway), or one over the whole folder. */
 export function pruneArgvs(job: ScheduledJob): string[][] {
-  const base = [job.node, job.cli, 'prune', '--dir', job.dir];
+  // --yes: a scheduled prune runs with no terminal to ask on (the rules were shown when it was installed)
+  const base = [job.node, job.cli, 'prune', '--yes', '--dir', job.dir];
   if (job.containers.length === 0) return [[...base, ...job.keep]];
   return job.containers.map((c) => [...base, '--container', c, ...job.keep]);
 }
