@@ -2,7 +2,8 @@
 // A local S3 API server for tests and benchmarks: s3rver (devDependency) on loopback, with every request
 // recorded to a log file as it arrives (one JSON line: method, path with query) and its status when it
 // ends. s3rver does not implement AbortMultipartUpload, so the log is how a test sees that it was sent.
-//   node scripts/s3-test-server.cjs --dir DIR --log FILE [--port N] [--bucket NAME]...
+//   node --openssl-legacy-provider scripts/s3-test-server.cjs --dir DIR --log FILE [--port N] [--bucket NAME]...
+// (s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 only has in its legacy provider.)
 // Prints {"port":N} on stdout when it listens. Credentials: S3RVER / S3RVER. Stops on SIGTERM/SIGINT.
 'use strict';
 const fs = require('node:fs');
@@ -14,6 +15,13 @@ try {
 } catch {
   console.error('s3rver is not installed: run `npm ci` (it is a devDependency of this project).');
   process.exit(1);
+}
+
+try {
+  require('node:crypto').createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+} catch {
+  console.error('s3-test-server: start it with `node --openssl-legacy-provider` (s3rver pages listings with DES tokens).');
+  process.exit(2);
 }
 
 const { values } = parseArgs({

@@ -44,7 +44,7 @@ export function createGcsClient(remote: Remote, options: ObjectClientOptions): O
       },
     });
     let bodyError: unknown;
-    body.once('error', (e) => (bodyError = e));
+    body.once('error', (e) => (bodyError = e.name === 'AbortError' ? undefined : e));
     try {
       await pipeline(body, counter, file(key).createWriteStream({ resumable: true, metadata: metadata(o.contentType), validation: 'crc32c' }));
     } catch (e) {

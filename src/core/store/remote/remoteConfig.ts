@@ -92,17 +92,29 @@ function fromNamed(n: NamedRemote): Remote {
   };
 }
 
+/** The configured remote whose URL contains `url` (same bucket, prefix at or above), the longest first. */
+function namedRemoteOf(url: string, namedRemotes: readonly NamedRemote[]): NamedRemote | undefined {
+  if (!isRemoteUrl(url)) return undefined;
+  const u = parseRemoteUrl(url);
+  const inside = (r: NamedRemote) => {
+    const n = parseRemoteUrl(r.url);
+    return n.kind === u.kind && n.bucket === u.bucket && (!n.prefix || u.prefix === n.prefix || u.prefix.startsWith(n.prefix + '/'));
+  };
+  return namedRemotes.filter(inside).sort((a, b) => b.url.length - a.url.length)[0];
+}
+
 /**
  * A remote from a URL or the name of a configured remote. `overrides` (CLI flags) win over the named
  * remote's settings; an S3 URL with an endpoint defaults to path-style addressing.
  */
 export function parseRemote(urlOrName: string, namedRemotes: readonly NamedRemote[] = [], overrides: Partial<NamedRemote> = {}): Remote {
-  const named = namedRemotes.find((r) => r.name === urlOrName);
+  const named = namedRemotes.find((r) => r.name === urlOrName) ?? namedRemoteOf(urlOrName, namedRemotes);
   if (!named && !isRemoteUrl(urlOrName)) {
     const known = namedRemotes.map((r) => r.name).join(', ');
     throw new PgBackupError('usage', `"${urlOrName}" is neither an s3:// or gs:// URL nor a configured remote${known ? ` (configured: ${known})` : ''}.`);
   }
-  const base: NamedRemote = named ?? { name: urlOrName.replace(/\/+$/, ''), url: urlOrName };
+  // a URL below a configured remote gets its endpoint, region and options
+  const base: NamedRemote = named ? (named.name === urlOrName ? named : { ...named, name: urlOrName.replace(/\/+$/, ''), url: urlOrName }) : { name: urlOrName.replace(/\/+$/, ''), url: urlOrName };
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<NamedRemote>;
   const merged = { ...base, ...defined, options: { ...base.options, ...defined.options } };
   const remote = fromNamed(merged);
@@ -118,7 +130,7 @@ export function parseRemote(urlOrName: string, namedRemotes: readonly NamedRemot
  */
 export function parseRemoteObject(text: string, namedRemotes: readonly NamedRemote[] = [], overrides: Partial<NamedRemote> = {}): { remote: Remote; key: string } {
   if (isRemoteUrl(text)) {
-    const remote = parseRemote(text, [], overrides);
+    const remote = parseRemote(text, namedRemotes, overrides);
     if (!remote.prefix) throw new PgBackupError('usage', `${text} names a bucket, not an object.`);
     const slash = remote.prefix.lastIndexOf('/');
     return { remote: { ...remote, prefix: slash < 0 ? '' : remote.prefix.slice(0, slash) }, key: remote.prefix };

@@ -60,6 +60,8 @@ function addRequestLog(client: S3Client, logger: Logger, bucket: string): void {
 
 export function createS3Client(remote: Remote, options: ObjectClientOptions): ObjectClient {
   const logger = options.logger ?? silentLogger;
+  // the SDK warns on Node 20 about its own future versions: nothing a user of this tool can act on
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client(s3ClientConfig(remote, options));
   addRequestLog(client, logger, remote.bucket);
   const Bucket = remote.bucket;
@@ -72,7 +74,8 @@ export function createS3Client(remote: Remote, options: ObjectClientOptions): Ob
 
   async function put(Key: string, body: Readable, o: PutOptions): Promise<void> {
     let bodyError: unknown;
-    body.once('error', (e) => (bodyError = e));
+    // an AbortError is the SDK's iterator letting go of the body after a failed part, not the body's fault
+    body.once('error', (e) => (bodyError = e.name === 'AbortError' ? undefined : e));
     const upload = new Upload({
       client,
       params: { Bucket, Key, Body: body, ContentLength: o.contentLength, ContentType: o.contentType, ...objectParams },
