@@ -29,7 +29,10 @@ const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }
     EmulatorRegistry.set('storage', emulator); // the emulator builds object URLs from its registry entry
     process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections(); // the SDK keeps sockets alive
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 })().catch((e) => {

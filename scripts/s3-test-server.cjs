@@ -51,7 +51,10 @@ const record = (entry) => fs.writeSync(logFd, JSON.stringify({ t: Date.now(), ..
     res.on('finish', () => record({ id, status: res.statusCode }));
   });
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections(); // the SDK keeps sockets alive
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 })().catch((e) => {

@@ -51,7 +51,11 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals): () => Promise<voi
   return () =>
     new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
       child.kill(signal);
     });
 }

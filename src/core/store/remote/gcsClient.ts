@@ -8,7 +8,7 @@ import { describeRemoteError } from './remoteErrors';
 
 function isNotFound(e: unknown): boolean {
   const x = e as { code?: number; message?: string };
-  return x?.code === 404 && !/bucket/i.test(x.message ?? '');
+  return x?.code === 404 && !/bucket does not exist|specified bucket|no such bucket/i.test(x.message ?? '');
 }
 
 function info(f: File): ObjectInfo {
