@@ -27,7 +27,7 @@ export interface UploadInfo extends TransferOptions {
   encrypted?: boolean;
   /** The local manifest, carried in the sidecar and written back beside a download. */
   manifest?: Record<string, unknown>;
-  /** Parts in flight at once (default 4 for files, 2 for streams). */
+  /** Parts in flight at once (default 2). */
   concurrency?: number;
 }
 
@@ -120,7 +120,7 @@ export class RemoteStore {
       }
     }
     const source = createReadStream(localFile);
-    return this.send(source, key, { ...o, contentLength: size }, partSizeFor(size), o.concurrency ?? 4);
+    return this.send(source, key, { ...o, contentLength: size }, partSizeFor(size), o.concurrency ?? 2);
   }
 
   /**
