@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { oneOf, parse } from '../args';
 import { PgBackupError } from '../../core/errors';
 import { formatBytes, formatDuration } from '../../core/progress';
-import { readManifest } from '../../core/store/backupStore';
+import { readManifest } from '../../core/backup/manifest';
 import { decodePathSegment } from '../../core/store/naming';
 import { backupKey, isEncryptedName } from '../../core/store/remote/layout';
 import type { UploadResult } from '../../core/store/remote/remoteStore';
@@ -20,7 +20,7 @@ async function origin(file: string, values: { container?: string; database?: str
   if (!container || !database || container === path.sep) {
     throw new PgBackupError('usage', `${file} has no manifest and is not in a DIR/<container>/<database>/ folder: pass --container and --database.`);
   }
-  const encrypted = isEncryptedName(file) || Boolean((manifest as unknown as { encryption?: unknown } | undefined)?.encryption);
+  const encrypted = isEncryptedName(file) || Boolean(manifest?.stages.some((s) => s.kind === 'encrypt'));
   return { manifest, container, database, encrypted };
 }
 

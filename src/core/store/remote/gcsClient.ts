@@ -16,6 +16,26 @@ function info(f: File): ObjectInfo {
   return { key: f.name, bytes: Number(m.size ?? 0), modified: new Date(String(m.updated ?? m.timeCreated ?? 0)) };
 }
 
+/** One resumable upload with no chunk size: a single streamed request; GCS creates the object at its end. */
+async function resumableUpload(target: File, body: Readable, o: PutOptions, metadata: object, fail: (action: string, e: unknown) => Error): Promise<void> {
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sent += chunk.length;
+      o.onBytes?.(sent);
+      done(null, chunk);
+    },
+  });
+  let bodyError: unknown;
+  body.once('error', (e) => (bodyError = e.name === 'AbortError' ? undefined : e));
+  try {
+    await pipeline(body, counter, target.createWriteStream({ resumable: true, metadata, validation: 'crc32c' }));
+  } catch (e) {
+    if (bodyError) throw bodyError;
+    throw fail('Uploading', e);
+  }
+}
+
 /**
  * Google Cloud Storage through @google-cloud/storage: Application Default Credentials or a key file;
  * STORAGE_EMULATOR_HOST is honoured by the SDK (it then sends no credentials). Uploads are resumable
@@ -33,25 +53,10 @@ export function createGcsClient(remote: Remote, options: ObjectClientOptions): O
   const file = (key: string) => bucket.file(key, remote.options?.kmsKeyId ? { kmsKeyName: remote.options.kmsKeyId } : {});
   const metadata = (contentType?: string) => ({ contentType, ...(remote.options?.storageClass ? { storageClass: remote.options.storageClass } : {}) });
 
-  async function put(key: string, body: Readable, o: PutOptions): Promise<void> {
+  const put = (key: string, body: Readable, o: PutOptions) => {
     logger.debug(`gcs upload ${remote.bucket}/${key}`);
-    let sent = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        sent += chunk.length;
-        o.onBytes?.(sent);
-        done(null, chunk);
-      },
-    });
-    let bodyError: unknown;
-    body.once('error', (e) => (bodyError = e.name === 'AbortError' ? undefined : e));
-    try {
-      await pipeline(body, counter, file(key).createWriteStream({ resumable: true, metadata: metadata(o.contentType), validation: 'crc32c' }));
-    } catch (e) {
-      if (bodyError) throw bodyError;
-      throw fail('Uploading', e);
-    }
-  }
+    return resumableUpload(file(key), body, o, metadata(o.contentType), fail);
+  };
 
   return {
     put,

@@ -58,6 +58,45 @@ function addRequestLog(client: S3Client, logger: Logger, bucket: string): void {
   );
 }
 
+/**
+ * One streamed upload through lib-storage: a single PutObject for a body shorter than a part, else a
+ * multipart upload with `o.concurrency` parts in flight. When the body or a part fails, lib-storage sends
+ * AbortMultipartUpload before done() rejects; the body's own error (cancel, checksum) is what we report.
+ */
+async function uploadStream(a: {
+  client: S3Client;
+  Bucket: string;
+  Key: string;
+  body: Readable;
+  o: PutOptions;
+  objectParams: Record<string, unknown>;
+  logger: Logger;
+  fail: (action: string, e: unknown) => Error;
+}): Promise<void> {
+  const { client, Bucket, Key, body, o, objectParams, logger, fail } = a;
+  let bodyError: unknown;
+  // an AbortError is the SDK's iterator letting go of the body after a failed part, not the body's fault
+  body.once('error', (e) => (bodyError = e.name === 'AbortError' ? undefined : e));
+  const upload = new Upload({
+    client,
+    params: { Bucket, Key, Body: body, ContentLength: o.contentLength, ContentType: o.contentType, ...objectParams },
+    partSize: o.partSize,
+    queueSize: o.concurrency,
+    // lib-storage sends AbortMultipartUpload itself when the body or a part fails, before done() rejects
+    leavePartsOnError: false,
+  });
+  upload.on('httpUploadProgress', (p) => o.onBytes?.(p.loaded ?? 0));
+  try {
+    await upload.done();
+  } catch (e) {
+    if (bodyError) {
+      if (e !== bodyError) logger.warn(`s3 ${Bucket}/${Key}: aborting the incomplete multipart upload failed too: ${(e as Error).message}`);
+      throw bodyError;
+    }
+    throw fail('Uploading', e);
+  }
+}
+
 export function createS3Client(remote: Remote, options: ObjectClientOptions): ObjectClient {
   const logger = options.logger ?? silentLogger;
   // the SDK warns on Node 20 about its own future versions: nothing a user of this tool can act on
@@ -72,29 +111,7 @@ export function createS3Client(remote: Remote, options: ObjectClientOptions): Ob
     SSEKMSKeyId: remote.options?.kmsKeyId,
   };
 
-  async function put(Key: string, body: Readable, o: PutOptions): Promise<void> {
-    let bodyError: unknown;
-    // an AbortError is the SDK's iterator letting go of the body after a failed part, not the body's fault
-    body.once('error', (e) => (bodyError = e.name === 'AbortError' ? undefined : e));
-    const upload = new Upload({
-      client,
-      params: { Bucket, Key, Body: body, ContentLength: o.contentLength, ContentType: o.contentType, ...objectParams },
-      partSize: o.partSize,
-      queueSize: o.concurrency,
-      // lib-storage sends AbortMultipartUpload itself when the body or a part fails, before done() rejects
-      leavePartsOnError: false,
-    });
-    upload.on('httpUploadProgress', (p) => o.onBytes?.(p.loaded ?? 0));
-    try {
-      await upload.done();
-    } catch (e) {
-      if (bodyError) {
-        if (e !== bodyError) logger.warn(`s3 ${Bucket}/${Key}: aborting the incomplete multipart upload failed too: ${(e as Error).message}`);
-        throw bodyError;
-      }
-      throw fail('Uploading', e);
-    }
-  }
+  const put = (Key: string, body: Readable, o: PutOptions) => uploadStream({ client, Bucket, Key, body, o, objectParams, logger, fail });
 
   return {
     put,
