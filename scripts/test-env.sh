@@ -4,7 +4,8 @@
 #      systemd-analyze (Debian's systemd package, not started) for the schedule tests;
 #   2. two Postgres images of different majors, named by PGDB_TEST_IMAGE_OLD / PGDB_TEST_IMAGE_NEW
 #      (defaults pg-docker-backup-test/postgres:15 and :17), pulled from a registry when one answers,
-#      otherwise built from Debian's PostgreSQL packages with debootstrap and cached by tag.
+#      otherwise built from Debian's PostgreSQL packages with debootstrap and cached by tag;
+#   3. the Cloud Storage emulator for the gs:// tests (scripts/gcs-emulator.sh; S3's s3rver is an npm devDependency).
 # Everything is a no-op when it is already there. Prints the image names at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,5 +99,9 @@ fi
 ensure_image "$OLD" 15 bookworm & p1=$!
 ensure_image "$NEW" 17 trixie & p2=$!
 wait $p1; wait $p2
+
+# ---- 3. Remote storage servers ------------------------------------------------------------------
+# S3: s3rver is a devDependency (scripts/s3-test-server.cjs); GCS: firebase-tools' storage emulator.
+bash "$here/scripts/gcs-emulator.sh" || log "installing the GCS emulator (firebase-tools) failed; the gs:// tests will fail and say so"
 echo "PGDB_TEST_IMAGE_OLD=$OLD"
 echo "PGDB_TEST_IMAGE_NEW=$NEW"

@@ -6,11 +6,15 @@ import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
 import * as demo from './commands/demo';
 import * as prune from './commands/prune';
+import * as download from './commands/download';
+import * as remoteDelete from './commands/remoteDelete';
+import * as remoteList from './commands/remoteList';
 import * as reset from './commands/reset';
 import * as restore from './commands/restore';
 import * as schedule from './commands/schedule';
 import * as status from './commands/status';
 import * as terminate from './commands/terminate';
+import * as upload from './commands/upload';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeFor, writeJson, type CliContext } from './io';
 
 type Command = (ctx: CliContext, args: string[]) => Promise<number>;
@@ -27,6 +31,10 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   demo: { run: demo.demoCommand, usage: demo.usage },
   status: { run: status.statusCommand, usage: status.usage },
   schedule: { run: schedule.scheduleCommand, usage: schedule.usage },
+  upload: { run: upload.uploadCommand, usage: upload.usage },
+  download: { run: download.downloadCommand, usage: download.usage },
+  'remote-list': { run: remoteList.remoteListCommand, usage: remoteList.usage },
+  'remote-delete': { run: remoteDelete.remoteDeleteCommand, usage: remoteDelete.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers
@@ -36,6 +44,9 @@ ${Object.values(COMMANDS).map((c) => c.usage).join('\n')}
 Exit codes: 0 ok, 1 the operation failed, 2 usage error or refused.
 Environment: PG_DOCKER_BACKUP_DIR (backup folder), PG_DOCKER_BACKUP_PASSWORD (database password when the
 container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug.
+Remotes: s3://bucket/prefix, gs://bucket/prefix, or a name from PG_DOCKER_BACKUP_REMOTES (a JSON file), else
+~/.config/pg-docker-backup/remotes.json ($XDG_CONFIG_HOME). Credentials: the AWS SDK's default chain (AWS_PROFILE,
+AWS_ACCESS_KEY_ID…, SSO, instance roles) and Google's Application Default Credentials; never in argv.
 `;
 
 function stderrLogger(stderr: NodeJS.WritableStream, level: string | undefined): Logger {
