@@ -5,6 +5,7 @@ import * as backups from './commands/backups';
 import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
 import * as demo from './commands/demo';
+import * as keygen from './commands/keygen';
 import * as prune from './commands/prune';
 import * as reset from './commands/reset';
 import * as restore from './commands/restore';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   demo: { run: demo.demoCommand, usage: demo.usage },
   status: { run: status.statusCommand, usage: status.usage },
   schedule: { run: schedule.scheduleCommand, usage: schedule.usage },
+  keygen: { run: keygen.keygenCommand, usage: keygen.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers
@@ -35,7 +37,8 @@ ${Object.values(COMMANDS).map((c) => c.usage).join('\n')}
 
 Exit codes: 0 ok, 1 the operation failed, 2 usage error or refused.
 Environment: PG_DOCKER_BACKUP_DIR (backup folder), PG_DOCKER_BACKUP_PASSWORD (database password when the
-container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug.
+container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug,
+PG_DOCKER_BACKUP_AGE_IDENTITY (age identity file for encrypted backups), PG_DOCKER_BACKUP_PASSPHRASE.
 `;
 
 function stderrLogger(stderr: NodeJS.WritableStream, level: string | undefined): Logger {
