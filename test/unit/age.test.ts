@@ -122,6 +122,22 @@ describe('age layer', function () {
     }
   });
 
+  it('agrees with age-encryption\'s own whole-buffer API both ways (keys and passphrases)', async () => {
+    const { Encrypter, Decrypter } = await import('age-encryption');
+    const d = new Decrypter();
+    d.addIdentity(alice.identity);
+    assert.ok(Buffer.from(await d.decrypt(toAlice)).equals(PLAIN));
+    const e = new Encrypter();
+    e.setScryptWorkFactor(10);
+    e.setPassphrase('pw by the library');
+    const byLib = Buffer.from(await e.encrypt(PLAIN));
+    assert.ok((await through(ageDecoder({ passphrase: 'pw by the library' }), byLib, 5000)).equals(PLAIN));
+    const ours = await through(ageEncoder({ passphrase: 'pw here', scryptWorkFactor: 10 }), PLAIN);
+    const d2 = new Decrypter();
+    d2.addPassphrase('pw here');
+    assert.ok(Buffer.from(await d2.decrypt(ours)).equals(PLAIN));
+  });
+
   it('sniffs the age header and does not look inside', () => {
     const found = sniffLayers(toAlice.subarray(0, 4096));
     assert.deepEqual(found.layers.map((l) => l.algorithm), ['age']);

@@ -1,10 +1,11 @@
-import type { Transform } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
 import { PgBackupError, errorMessage } from '../errors';
-import { loadAge } from './ageModule';
+import { headerEnd, makeHeader, openHeader } from './ageHeader';
+import { AgeChunkError, CHUNK, NONCE, StreamOpener, StreamSealer, TAG, payloadKey } from './ageStream';
 import { damagedError, subjectOf, type DecodeContext } from './damaged';
 import { IDENTITY_ENV, PASSPHRASE_ENV, shortRecipient, type AgeKeyMaterial } from './keys';
 import { registerLayer, type KeyMaterial, type Layer, type StageRecord } from './stage';
-import { webTransform } from './webBridge';
 
 const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
 /** age's default (and its CLI's): 2^18 iterations, about 256 MiB and a second or two, once per file. */
@@ -37,23 +38,70 @@ export function checkEncryptOptions(options: AgeEncryptOptions): void {
   }
 }
 
-/** Encrypts to an age file (binary, age-encryption.org/v1), streaming in age's 64 KiB chunks. */
+/**
+ * Encrypts to an age file (binary, age-encryption.org/v1), streaming: 64 KiB in, 64 KiB + 16 out, with
+ * at most one chunk held. The header comes from age-encryption; the payload is sealed by Node's crypto.
+ */
 export function ageEncoder(options: AgeEncryptOptions): Transform {
   checkEncryptOptions(options);
-  return webTransform(
-    async (input) => {
-      const { Encrypter } = await loadAge();
-      const e = new Encrypter();
-      if (options.passphrase !== undefined) {
-        e.setScryptWorkFactor(options.scryptWorkFactor ?? SCRYPT_WORK_FACTOR);
-        e.setPassphrase(options.passphrase);
-      } else {
-        for (const r of options.recipients ?? []) e.addRecipient(r);
+  const ready = makeHeader({
+    recipients: options.recipients,
+    passphrase: options.passphrase,
+    workFactor: options.scryptWorkFactor ?? SCRYPT_WORK_FACTOR,
+  });
+  ready.catch(() => undefined); // reported by the first write or the flush
+  return new AgeEncoder(ready);
+}
+
+class AgeEncoder extends Transform {
+  private sealer: StreamSealer | undefined;
+  private readonly pending = Buffer.alloc(CHUNK);
+  private used = 0;
+
+  constructor(private readonly ready: Promise<{ header: Buffer; fileKey: Uint8Array }>) {
+    super({ readableHighWaterMark: 256 * 1024 });
+  }
+
+  private whenReady(work: () => void, callback: TransformCallback): void {
+    const run = () => {
+      try {
+        work();
+        callback();
+      } catch (e) {
+        callback(e as Error);
       }
-      return e.encrypt(input);
-    },
-    (e) => (e instanceof PgBackupError ? e : new PgBackupError('failed', `Encrypting with age failed: ${errorMessage(e)}.`, { cause: e })),
-  );
+    };
+    if (this.sealer) return run();
+    this.ready.then(
+      ({ header, fileKey }) => {
+        const nonce = randomBytes(NONCE);
+        this.sealer = new StreamSealer(payloadKey(fileKey, nonce));
+        this.push(Buffer.concat([header, nonce]));
+        run();
+      },
+      (e: unknown) => callback(e instanceof PgBackupError ? e : new PgBackupError('failed', `Encrypting with age failed: ${errorMessage(e)}.`, { cause: e })),
+    );
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.whenReady(() => {
+      let at = 0;
+      while (at < chunk.length) {
+        // a full chunk goes out only once more data shows it is not the last one
+        if (this.used === CHUNK) {
+          this.push(this.sealer!.seal(this.pending, false));
+          this.used = 0;
+        }
+        const n = chunk.copy(this.pending, this.used, at);
+        this.used += n;
+        at += n;
+      }
+    }, callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.whenReady(() => this.push(this.sealer!.seal(this.pending.subarray(0, this.used), true)), callback);
+  }
 }
 
 /** What the manifest says about an age layer, for messages when the key does not fit. */
@@ -111,37 +159,99 @@ export function ageDecoder(keys: AgeKeyMaterial, context?: AgeDecodeContext): Tr
         : `give the identity file (--identity FILE or ${IDENTITY_ENV}) or the passphrase (${PASSPHRASE_ENV})`;
     throw new PgBackupError('refused', `${subjectOf(context)} is encrypted ${forWhom(context)}; ${hint}.`);
   }
-  let stanzaTypes: string[] = [];
-  let headerRead = false;
-  return webTransform(
-    async (input) => {
-      const { Decrypter } = await loadAge();
-      const d = new Decrypter();
-      // sees the header's stanza types first (and matches nothing), for the message when no key fits
-      d.addIdentity({
-        unwrapFileKey: (stanzas: ReadonlyArray<{ args: string[] }>) => {
-          stanzaTypes = stanzas.map((s) => s.args[0] ?? '');
-          return null;
-        },
-      });
-      for (const identity of keys.identities ?? []) d.addIdentity(identity);
-      if (keys.passphrase) d.addPassphrase(keys.passphrase);
-      const out = await d.decrypt(input);
-      headerRead = true;
-      return out;
-    },
-    (e) => {
-      if (e instanceof PgBackupError) return e;
-      const m = errorMessage(e);
-      if (!headerRead) {
-        if (m.includes('no identity matched')) return noKeyError(keys, stanzaTypes, context);
-        if (m.includes('HMAC')) return damagedError(context, 'age', 'has a header that was changed (its MAC does not match)', e);
-        if (m.includes('scrypt work factor')) return damagedError(context, 'age', 'asks for a scrypt work factor above 2^20, which is refused', e);
-        return damagedError(context, 'age', 'does not start with a valid age header (cut off or not an age file)', e);
+  return new AgeDecoder(keys, context);
+}
+
+/** Reads the header (at most 1 MiB), opens it, then the nonce, then authenticates chunk by chunk. */
+class AgeDecoder extends Transform {
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private opener: StreamOpener | undefined;
+  private fileKey: Uint8Array | undefined;
+  private buffered = Buffer.alloc(0);
+
+  constructor(
+    private readonly keys: AgeKeyMaterial,
+    private readonly context: AgeDecodeContext | undefined,
+  ) {
+    super({ readableHighWaterMark: 256 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.fileKey) return this.guard(() => this.payload(chunk), callback);
+    this.head.push(chunk);
+    this.headLength += chunk.length;
+    const head = Buffer.concat(this.head, this.headLength);
+    this.head = [head];
+    const end = headerEnd(head);
+    if (end === undefined) {
+      if (this.headLength > 1 << 20 || !isAgePrefix(head)) return callback(this.headerError(new Error('invalid header')));
+      return callback();
+    }
+    let types: string[] = [];
+    openHeader(head.subarray(0, end), this.keys, (t) => (types = t)).then(
+      (fileKey) => {
+        this.fileKey = fileKey;
+        this.head = [];
+        this.guard(() => this.payload(head.subarray(end)), callback);
+      },
+      (e: unknown) => callback(this.headerError(e, types)),
+    );
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.fileKey) return callback(this.headerError(new Error('invalid header')));
+    this.guard(() => {
+      if (!this.opener) throw new AgeChunkError('the file ends inside the payload nonce');
+      this.push(this.opener.open(this.buffered, true));
+    }, callback);
+  }
+
+  private payload(data: Buffer): void {
+    let buf = this.buffered.length ? Buffer.concat([this.buffered, data]) : data;
+    if (!this.opener) {
+      if (buf.length < NONCE) {
+        this.buffered = Buffer.from(buf);
+        return;
       }
-      return damagedError(context, 'age', 'fails authentication: it was changed or is cut off; nothing after the last intact 64 KiB chunk was used', e);
-    },
-  );
+      this.opener = new StreamOpener(payloadKey(this.fileKey!, buf.subarray(0, NONCE)));
+      buf = buf.subarray(NONCE);
+    }
+    // a full chunk is opened as "not last" only when more bytes follow it
+    let at = 0;
+    while (buf.length - at > CHUNK + TAG) {
+      this.push(this.opener.open(buf.subarray(at, at + CHUNK + TAG), false));
+      at += CHUNK + TAG;
+    }
+    this.buffered = Buffer.from(buf.subarray(at));
+  }
+
+  private guard(work: () => void, callback: TransformCallback): void {
+    try {
+      work();
+    } catch (e) {
+      return callback(
+        e instanceof AgeChunkError
+          ? damagedError(this.context, 'age', 'fails authentication: it was changed or is cut off; nothing after the last intact 64 KiB chunk was used', e)
+          : (e as Error),
+      );
+    }
+    callback();
+  }
+
+  private headerError(e: unknown, types: string[] = []): Error {
+    if (e instanceof PgBackupError) return e;
+    const m = errorMessage(e);
+    if (m.includes('no identity matched')) return noKeyError(this.keys, types, this.context);
+    if (m.includes('HMAC')) return damagedError(this.context, 'age', 'has a header that was changed (its MAC does not match)', e);
+    if (m.includes('scrypt work factor')) return damagedError(this.context, 'age', 'asks for a scrypt work factor above 2^20, which is refused', e);
+    return damagedError(this.context, 'age', 'does not start with a valid age header (cut off or not an age file)', e);
+  }
+}
+
+function isAgePrefix(head: Buffer): boolean {
+  const n = Math.min(head.length, AGE_MAGIC.length);
+  return head.subarray(0, n).equals(AGE_MAGIC.subarray(0, n));
 }
 
 export const ageLayer: Layer = {
