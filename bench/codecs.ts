@@ -66,9 +66,12 @@ async function child(op: string, args: string[]): Promise<void> {
     ageEncrypt: () => [repeated(Number(args[0])), ageEncoder({ recipients: [args[1]] })],
     ageDecrypt: () => [source(), ageDecoder(keys())],
     scrypt: () => [repeated(0), ageEncoder({ passphrase: 'a passphrase for the bench' })],
+    idle: () => [repeated(0)],
   };
   const [src, ...transforms] = steps[op]();
-  if (op === 'ageEncrypt' && args[2]) {
+  if (!transforms.length) {
+    await pipeline(src, sink);
+  } else if (op === 'ageEncrypt' && args[2]) {
     await pipeline(src, transforms[0], createWriteStream(args[2]));
   } else {
     await pipeline(src, ...(transforms as [Transform]), sink);
@@ -131,8 +134,10 @@ async function main(): Promise<void> {
   const input = path.join(dir, `input-${values.mb}.sql`);
   if (!existsSync(input)) await makeInput(input, Number(values.mb));
   const size = (await fs.stat(input)).size;
-  const rows: string[][] = [];
-  const json: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, inputBytes: size, at: new Date().toISOString() };
+  // what a child process (node + tsx) holds before any stream: the rows' RSS minus this is the stream's
+  const baseline = measure('idle');
+  const rows: string[][] = [['(baseline: node + tsx, no stream)', '', '', '', `${baseline.maxRssMB.toFixed(0)} MB`]];
+  const json: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, loadAverageAtStart: os.loadavg().map((l) => +l.toFixed(1)), inputBytes: size, at: new Date().toISOString() };
   const codecs: Array<[string, string, string[], string[]]> = [
     ['zstd', 'zst', ['zstd', '-q', '-f', '-3', input, '-o'], ['zstd', '-dc']],
     ['lz4', 'lz4', ['lz4', '-q', '-f', '-1', input], ['lz4', '-dc']],
@@ -151,6 +156,7 @@ async function main(): Promise<void> {
     rows.push([`decode ${name}${name === 'gzip' ? ' (node zlib)' : ''}`, `${(size / MB).toFixed(0)} MB from ${(compressed / MB).toFixed(0)} MB`, `${mbps(here.ms).toFixed(0)} MB/s`, `${cliDecode[0]} -d: ${mbps(cliMs).toFixed(0)} MB/s`, `${here.maxRssMB.toFixed(0)} MB`]);
   }
   json.decode = decode;
+  json.baselineRssMB = Math.round(baseline.maxRssMB);
 
   const ageMb = Number(values['age-mb']);
   const key = await generateIdentity();
@@ -176,6 +182,7 @@ async function main(): Promise<void> {
   rows.push([`age encrypt (X25519)`, `${ageMb} MB`, `${rate(enc).toFixed(0)} MB/s`, `adds ≤${(overhead(50) * 100).toFixed(0)}% at 50 MB/s, ≤${(overhead(100) * 100).toFixed(0)}% at 100 MB/s`, `${enc.maxRssMB.toFixed(0)} MB`]);
   rows.push([`age decrypt (X25519)`, `${ageMb} MB`, `${rate(dec).toFixed(0)} MB/s`, '', `${dec.maxRssMB.toFixed(0)} MB`]);
   rows.push([`age passphrase (scrypt 2^${SCRYPT_WORK_FACTOR})`, 'key derivation once', `${(scrypt.ms / 1000).toFixed(2)} s`, '', `${scrypt.maxRssMB.toFixed(0)} MB`]);
+  process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs (other work slows every row alike)\n`);
   process.stdout.write(table(['what', 'size', 'here', 'reference / note', 'peak RSS'], rows) + '\n');
   await fs.mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
   await fs.writeFile(path.join(ROOT, 'bench', 'results', 'codecs.json'), JSON.stringify(json, null, 2) + '\n');
