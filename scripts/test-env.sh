@@ -4,8 +4,10 @@
 #      systemd-analyze (Debian's systemd package, not started) for the schedule tests;
 #   2. two Postgres images of different majors, named by PGDB_TEST_IMAGE_OLD / PGDB_TEST_IMAGE_NEW
 #      (defaults pg-docker-backup-test/postgres:15 and :17), pulled from a registry when one answers,
-#      otherwise built from Debian's PostgreSQL packages with debootstrap and cached by tag;
-#   3. the Cloud Storage emulator for the gs:// tests (scripts/gcs-emulator.sh; S3's s3rver is an npm devDependency).
+#      otherwise built from Debian's PostgreSQL packages with debootstrap and cached by tag; they carry the
+#      zstd and lz4 tools (restores decompress in the container where its tools allow);
+#   3. the Cloud Storage emulator for the gs:// tests (scripts/gcs-emulator.sh; S3's s3rver is an npm devDependency);
+#   4. the reference `age` CLI (age, age-keygen) and the zstd/lz4 CLIs on this machine, for the interop tests.
 # Everything is a no-op when it is already there. Prints the image names at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +49,7 @@ build_debian_base() { # $1 base tag  $2 postgres major  $3 debian suite
   [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
   rootfs=$(mktemp -d /tmp/pgroot.XXXXXX)
   log "building $tag: debootstrap $suite with postgresql-$major (about 2 minutes)"
-  debootstrap --variant=minbase --include="postgresql-$major,gzip,procps" "$suite" "$rootfs" "$mirror" >/tmp/debootstrap-$major.log 2>&1 \
+  debootstrap --variant=minbase --include="postgresql-$major,$BASE_PACKAGES" "$suite" "$rootfs" "$mirror" >/tmp/debootstrap-$major.log 2>&1 \
     || { log "debootstrap failed, see /tmp/debootstrap-$major.log"; tail -5 /tmp/debootstrap-$major.log >&2; exit 1; }
   # the package's own cluster is not used: the entrypoint makes one in $PGDATA like the official image
   rm -rf "$rootfs/var/lib/postgresql/$major" "$rootfs/etc/postgresql/$major" "$rootfs/var/cache/apt/archives/"*.deb
@@ -59,9 +61,15 @@ build_debian_base() { # $1 base tag  $2 postgres major  $3 debian suite
   rm -rf "$rootfs"
   log "built $tag"
 }
+# What the base images carry besides Postgres. Changing this list means a new BASE_REV: the base tags
+# (postgres-base:<major>-<rev>) and the final images' label change, so cached images rebuild. The new
+# image is complete before `docker build -t` moves the final tag to it; old images are left alone (tests
+# running meanwhile keep theirs).
+BASE_PACKAGES=gzip,procps,zstd,lz4
+BASE_REV=2
 # The entrypoint goes in a thin layer of its own, so changing it rebuilds in a second, not minutes.
 entrypoint="$here/test/fixtures/pg-image/docker-entrypoint.sh"
-entry_sha=$(sha256sum "$entrypoint" | cut -c1-16)
+entry_sha=$(sha256sum "$entrypoint" | cut -c1-16)-base$BASE_REV
 finish_image() { # $1 final tag  $2 base tag
   local ctx
   ctx=$(mktemp -d)
@@ -82,7 +90,7 @@ ensure_image() { # $1 tag  $2 major  $3 debian suite
   fi
   have_sha=$(docker image inspect -f '{{ index .Config.Labels "pg-docker-backup-test.entrypoint" }}' "$tag" 2>/dev/null || true)
   if [ "$have_sha" = "$entry_sha" ] || [ "$have_sha" = official ]; then log "image $tag is there"; return; fi
-  base="pg-docker-backup-test/postgres-base:$major"
+  base="pg-docker-backup-test/postgres-base:$major-$BASE_REV"
   if ! docker image inspect "$base" >/dev/null 2>&1; then
     if docker pull -q "postgres:$major" >/dev/null 2>&1; then
       printf 'FROM postgres:%s\nLABEL pg-docker-backup-test.entrypoint=official\n' "$major" | DOCKER_BUILDKIT=0 docker build -q -t "$tag" - >/dev/null
@@ -93,7 +101,7 @@ ensure_image() { # $1 tag  $2 major  $3 debian suite
   finish_image "$tag" "$base"
 }
 # debootstrap is installed once, before the two builds run in parallel (they are network- and disk-bound).
-if ! docker image inspect pg-docker-backup-test/postgres-base:15 >/dev/null 2>&1 || ! docker image inspect pg-docker-backup-test/postgres-base:17 >/dev/null 2>&1; then
+if ! docker image inspect "pg-docker-backup-test/postgres-base:15-$BASE_REV" >/dev/null 2>&1 || ! docker image inspect "pg-docker-backup-test/postgres-base:17-$BASE_REV" >/dev/null 2>&1; then
   if ! have debootstrap && is_root && have apt-get; then apt_install debootstrap; fi
 fi
 ensure_image "$OLD" 15 bookworm & p1=$!
@@ -103,5 +111,17 @@ wait $p1; wait $p2
 # ---- 3. Remote storage servers ------------------------------------------------------------------
 # S3: s3rver is a devDependency (scripts/s3-test-server.cjs); GCS: firebase-tools' storage emulator.
 bash "$here/scripts/gcs-emulator.sh" || log "installing the GCS emulator (firebase-tools) failed; the gs:// tests will fail and say so"
+
+# ---- 4. age, zstd and lz4 on this machine (interop tests) ----------------------------------------
+missing=()
+for tool in age:age age-keygen:age zstd:zstd lz4:lz4; do have "${tool%%:*}" || missing+=("${tool#*:}"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if is_root && have apt-get; then
+    pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+    log "installing $pkgs"; apt_install $pkgs 2>/dev/null
+  else
+    log "the interop tests need: ${missing[*]} (Debian/Ubuntu: sudo apt-get install age zstd lz4; macOS: brew install age zstd lz4; others: https://github.com/FiloSottile/age/releases)"
+  fi
+fi
 echo "PGDB_TEST_IMAGE_OLD=$OLD"
 echo "PGDB_TEST_IMAGE_NEW=$NEW"

@@ -5,6 +5,7 @@ import * as backups from './commands/backups';
 import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
 import * as demo from './commands/demo';
+import * as keygen from './commands/keygen';
 import * as prune from './commands/prune';
 import * as download from './commands/download';
 import * as remoteDelete from './commands/remoteDelete';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   download: { run: download.downloadCommand, usage: download.usage },
   'remote-list': { run: remoteList.remoteListCommand, usage: remoteList.usage },
   'remote-delete': { run: remoteDelete.remoteDeleteCommand, usage: remoteDelete.usage },
+  keygen: { run: keygen.keygenCommand, usage: keygen.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers
@@ -43,7 +45,8 @@ ${Object.values(COMMANDS).map((c) => c.usage).join('\n')}
 
 Exit codes: 0 ok, 1 the operation failed, 2 usage error or refused.
 Environment: PG_DOCKER_BACKUP_DIR (backup folder), PG_DOCKER_BACKUP_PASSWORD (database password when the
-container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug.
+container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug,
+PG_DOCKER_BACKUP_AGE_IDENTITY (age identity file for encrypted backups), PG_DOCKER_BACKUP_PASSPHRASE.
 Remotes: s3://bucket/prefix, gs://bucket/prefix, or a name from PG_DOCKER_BACKUP_REMOTES (a JSON file), else
 ~/.config/pg-docker-backup/remotes.json ($XDG_CONFIG_HOME). Credentials: the AWS SDK's default chain (AWS_PROFILE,
 AWS_ACCESS_KEY_ID…, SSO, instance roles) and Google's Application Default Credentials; never in argv.
