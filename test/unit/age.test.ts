@@ -15,7 +15,7 @@ import {
   parseRecipientsFile,
   readIdentityFile,
 } from '../../src/core/pipeline/keys';
-import { sniffLayers } from '../../src/core/pipeline/stage';
+import { sniffLayers } from '../../src/core/pipeline/layers';
 import { outputAndError, through } from './codecHelpers';
 
 const CHUNK = 64 * 1024;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isPgBackupError } from '../../src/core/errors';
 import { isLz4, lz4Decoder, lz4Layer } from '../../src/core/pipeline/lz4';
-import { sniffLayers } from '../../src/core/pipeline/stage';
+import { sniffLayers } from '../../src/core/pipeline/layers';
 import { xxh32, Xxh32 } from '../../src/core/pipeline/xxh32';
 import { isZstd, zstdDecoder, zstdLayer } from '../../src/core/pipeline/zstd';
 import { outputAndError, sha256, through } from './codecHelpers';

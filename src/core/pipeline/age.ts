@@ -5,7 +5,7 @@ import { headerEnd, makeHeader, openHeader } from './ageHeader';
 import { AgeChunkError, CHUNK, NONCE, StreamOpener, StreamSealer, TAG, payloadKey } from './ageStream';
 import { damagedError, subjectOf, type DecodeContext } from './damaged';
 import { IDENTITY_ENV, PASSPHRASE_ENV, shortRecipient, type AgeKeyMaterial } from './keys';
-import { registerLayer, type KeyMaterial, type Layer, type StageRecord } from './stage';
+import type { KeyMaterial, Layer, StageRecord } from './stage';
 
 const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
 /** age's default (and its CLI's): 2^18 iterations, about 256 MiB and a second or two, once per file. */
@@ -267,4 +267,3 @@ export const ageLayer: Layer = {
     ageEncoder(record.passphrase ? { passphrase: keys?.passphrase ?? '' } : { recipients: record.recipients ?? [] }),
 };
 
-registerLayer(ageLayer);

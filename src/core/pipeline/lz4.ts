@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { damagedError, type DecodeContext } from './damaged';
 import { Lz4DataError, decodeLz4Block } from './lz4Block';
-import { registerLayer, type Layer } from './stage';
+import type { Layer } from './stage';
 import { Xxh32, xxh32 } from './xxh32';
 
 const FRAME_MAGIC = 0x184d2204;
@@ -258,4 +258,3 @@ export const lz4Layer: Layer = {
   peek: peekLz4,
 };
 
-registerLayer(lz4Layer);

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Decompress } from 'fzstd';
 import { damagedError, type DecodeContext } from './damaged';
-import { registerLayer, type Layer } from './stage';
+import type { Layer } from './stage';
 
 /** A zstd frame (28 B5 2F FD) or a skippable frame (50-5F 2A 4D 18), both little-endian magics. */
 export function isZstd(head: Buffer): boolean {
@@ -82,4 +82,3 @@ export const zstdLayer: Layer = {
   peek: peekZstd,
 };
 
-registerLayer(zstdLayer);

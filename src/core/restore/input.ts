@@ -4,7 +4,8 @@ import { PassThrough, Transform, type Readable, type TransformCallback } from 'n
 import { pipeline } from 'node:stream/promises';
 import { PLAIN_DUMP_COMPLETE } from '../backup/format';
 import { PgBackupError, errorMessage } from '../errors';
-import { decoders, type KeyMaterial, type StageRecord } from '../pipeline/stage';
+import { decoders } from '../pipeline/layers';
+import type { KeyMaterial, StageRecord } from '../pipeline/stage';
 import { EncodedPlainSqlGate } from './gate';
 import { PlainSqlCheck } from './plainSqlCheck';
 

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs/promises';
 import { HEAD_BYTES, detectBackupContent, type BackupContent } from '../backup/format';
 import { PgBackupError, errorMessage } from '../errors';
-import { sniffLayers, type StageRecord } from '../pipeline/stage';
+import { sniffLayers } from '../pipeline/layers';
+import type { StageRecord } from '../pipeline/stage';
 import { describeBackup, type BackupEntry } from '../store/backupStore';
 import type { BackupFormat } from '../store/naming';
 
