@@ -68,9 +68,11 @@ describe('the restore decision (pure: facts in, plan or refusal out)', () => {
   });
 
   it('chooses the loader: gunzip in the container for .sql.gz, psql for .sql, pg_restore streamed or parallel', () => {
-    assert.equal(decideRestore(facts(source()), {}, now).loader, 'psql-gunzip');
+    assert.equal(decideRestore(facts(source()), {}, now).loader, 'psql-decompress');
     assert.equal(decideRestore(facts(source({ stages: [] })), {}, now).loader, 'psql');
-    assert.equal(chooseLoader({ format: 'sql', stages: [gzip, { kind: 'encrypt', algorithm: 'age', where: 'host' }] }, 1), 'psql');
+    assert.equal(chooseLoader({ format: 'sql', stages: [gzip, { kind: 'encrypt', algorithm: 'age', where: 'host' }] }, 1), 'psql-decompress', 'age undone here, gzip in the container');
+    assert.equal(chooseLoader({ format: 'sql', stages: [{ kind: 'compress', algorithm: 'zstd', level: 3, where: 'container' }] }, 1), 'psql-decompress');
+    assert.equal(chooseLoader({ format: 'sql', stages: [{ kind: 'encrypt', algorithm: 'age', where: 'host' }] }, 1), 'psql');
     const small = decideRestore(facts(source({ format: 'custom', size: PARALLEL_MIN_BYTES - 1 })), {}, now);
     assert.deepEqual([small.loader, small.jobs], ['pg_restore', 1]);
     const big = decideRestore(facts(source({ format: 'custom', size: PARALLEL_MIN_BYTES }), { cpus: 12 }), {}, now);
@@ -95,6 +97,6 @@ describe('the restore decision (pure: facts in, plan or refusal out)', () => {
     const fresh = decideRestore(facts(source(), { databases: ['postgres'] }), { dropPrevious: true }, now);
     assert.equal(fresh.liveExists, false);
     assert.match(fresh.steps.join('\n'), /there is no "shop" yet/);
-    assert.equal(JSON.parse(JSON.stringify(fresh)).loader, 'psql-gunzip', 'the plan is plain JSON');
+    assert.equal(JSON.parse(JSON.stringify(fresh)).loader, 'psql-decompress', 'the plan is plain JSON');
   });
 });

@@ -1,4 +1,6 @@
-import { integer, oneOf, parse } from '../args';
+import { oneOf, parse } from '../args';
+import { parseCompression } from '../../core/backup/pgDump';
+import { encryptionOptions, encryptionStages } from '../encryption';
 import { backupDatabase } from '../../core/backup/backupDatabase';
 import { formatBytes, formatDuration } from '../../core/progress';
 import { EXIT_OK, progressPrinter, say, writeJson, type CliContext } from '../io';
@@ -6,7 +8,7 @@ import { notifyUrlFor, withNotify } from '../notify';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N] [--no-owner] [--dir DIR] [--notify URL] [--json]';
+  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--notify URL] [--json]';
 
 export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -20,18 +22,23 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
       'no-owner': { type: 'boolean', short: 'O' },
       dir: { type: 'string' },
       notify: { type: 'string' },
+      encoding: { type: 'string', short: 'E' },
+      ...encryptionOptions,
     },
     { min: 1, max: 1, usage },
   );
   const notifyUrl = notifyUrlFor(ctx, values.notify);
   const what = { command: 'backup', container: positionals[0], database: values.database ?? null };
+  const hostStages = await encryptionStages(ctx, values);
   const r = await withNotify(ctx, notifyUrl, what, () => backupDatabase(dockerFor(ctx), {
     container: positionals[0],
     database: values.database,
     format: oneOf(values.format, ['sql', 'custom'] as const, '--format'),
     tables: values.table,
     schemas: values.schema,
-    compressionLevel: integer(values.compression, '--compression'),
+    compression: values.compression !== undefined ? parseCompression(values.compression) : undefined,
+    encoding: values.encoding,
+    hostStages,
     noOwner: values['no-owner'],
     dir: backupDirFor(ctx, values.dir),
     signal: ctx.signal,

@@ -4,11 +4,12 @@ import { formatDuration } from '../../core/progress';
 import { executeRestore } from '../../core/restore/execute';
 import { planRestore } from '../../core/restore/plan';
 import { planUndo, undoRestore } from '../../core/undo';
+import { keyOptions, readKeys } from '../encryption';
 import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
+  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -34,6 +35,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       'drop-previous': { type: 'boolean' },
       jobs: { type: 'string', short: 'j' },
       'allow-meta-commands': { type: 'boolean' },
+      ...keyOptions,
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 0, max: 1, usage },
@@ -55,7 +57,9 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   if (positionals.length !== 1) throw new PgBackupError('usage', `usage: ${usage}`);
   const jobs = integer(values.jobs, '--jobs');
   if (jobs !== undefined && (jobs < 1 || jobs > 64)) throw new PgBackupError('usage', `--jobs must be between 1 and 64 (got ${jobs})`);
+  const keys = await readKeys(ctx, values);
   const plan = await planRestore(docker, {
+    keys,
     jobs,
     backupPath: positionals[0],
     to: values.to,
@@ -67,7 +71,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   });
   if (showPlan(ctx, plan, values)) return EXIT_OK;
   await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
-  const r = await executeRestore(docker, plan, common);
+  const r = await executeRestore(docker, plan, { ...common, keys });
   if (values.json) {
     writeJson(ctx, {
       restored: true,

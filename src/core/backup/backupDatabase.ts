@@ -16,7 +16,7 @@ import { HashingCounter, formatBytes } from '../progress';
 import { formatExtension, type BackupFormat } from '../store/naming';
 import { detectBackupContent } from './format';
 import type { BackupManifest } from './manifest';
-import { DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type TableCount } from './pgDump';
+import { codecSinceMajor, DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type Compression, type TableCount } from './pgDump';
 
 export const TOOL_NAME = 'pg-docker-backup';
 
@@ -31,7 +31,13 @@ export interface BackupOptions extends OperationContext {
   /** Default: the container's POSTGRES_DB. */
   database?: string;
   format?: BackupFormat;
+  /** gzip level (the default codec); `compression` chooses another codec. */
   compressionLevel?: number;
+  compression?: Compression;
+  /** pg_dump -E: the dump's encoding (default the database's own). */
+  encoding?: string;
+  /** Refuse unless a host stage encrypts (a container the user marked as holding sensitive data). */
+  requireEncryption?: boolean;
   /** pg_dump -t patterns (use `exactPattern` for literal names). */
   tables?: string[];
   /** pg_dump -n patterns. */
@@ -60,7 +66,9 @@ export interface BackupResult {
 
 /** Server version and row counts, asked for while pg_dump runs; a mistyped database is a usage error. */
 function gatherFacts(docker: DockerClient, container: PgContainer, database: string, options: BackupOptions, op: Operation) {
-  const facts = serverOverview(docker, container.target, op.signal).then(async (overview) => {
+  const overviewP = serverOverview(docker, container.target, op.signal);
+  overviewP.catch(() => undefined);
+  const facts = overviewP.then(async (overview) => {
     const dbInfo = overview.databases.find((d) => d.name === database);
     if (!dbInfo) {
       throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${overview.databases.map((d) => d.name).join(', ') || 'none'}.`);
@@ -71,7 +79,7 @@ function gatherFacts(docker: DockerClient, container: PgContainer, database: str
     return { server: overview.server, exact, tables };
   });
   facts.catch(() => undefined);
-  return facts;
+  return { facts, major: overviewP.then((o) => o.server.major) };
 }
 
 /** pg_dump's version: from the dump's own header under the container's stages, else by asking pg_dump. */
@@ -90,8 +98,12 @@ async function dumpVersionOf(docker: DockerClient, target: PgTarget, head: Buffe
 export async function backupDatabase(docker: DockerClient, options: BackupOptions): Promise<BackupResult> {
   const op = beginOperation(options);
   const format = options.format ?? 'sql';
-  const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-  validateCompressionLevel(format, level);
+  const compression: Compression = options.compression ?? { codec: 'gzip', level: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL };
+  if (compression.codec === 'gzip') validateCompressionLevel(format, compression.level ?? DEFAULT_COMPRESSION_LEVEL);
+  const hostStages = options.hostStages ?? [];
+  if (options.requireEncryption && !hostStages.some((h) => h.record.kind === 'encrypt')) {
+    throw new PgBackupError('refused', `Backups of ${options.container} must be encrypted (a setting says so): give recipients (--recipient age1…, --recipients-file) or a passphrase (--passphrase). Nothing was written.`);
+  }
 
   op.progress.step('prepare', `Inspecting ${options.container}`);
   const container = await findContainer(docker, options.container, { ...op.discovery, withDatabases: false, withApps: false });
@@ -99,14 +111,20 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   const target = container.target;
   const database = options.database ?? container.defaultDatabase;
   // pg_dump starts at once; what the manifest needs besides the bytes is asked for while it runs.
-  const facts = gatherFacts(docker, container, database, options, op);
-  const containerStages: StageRecord[] = format === 'sql' ? [{ kind: 'compress', algorithm: 'gzip', level, where: 'container' }] : [];
-  const hostStages = options.hostStages ?? [];
+  const { facts, major: serverMajor } = gatherFacts(docker, container, database, options, op);
+  // zstd and lz4 need pg_dump 16: refused before anything runs (the server's version is pg_dump's in the image).
+  if (codecSinceMajor(compression.codec) > 0) {
+    const major = await serverMajor;
+    if (major < codecSinceMajor(compression.codec)) {
+      throw new PgBackupError('refused', `${compression.codec} compression needs pg_dump ${codecSinceMajor(compression.codec)} or later; ${container.name} has PostgreSQL ${major}. Use gzip (the default) there. Nothing was written.`);
+    }
+  }
+  const containerStages: StageRecord[] = format === 'sql' && compression.codec !== 'none' ? [{ kind: 'compress', algorithm: compression.codec, level: compression.level, where: 'container' }] : [];
   const stages = [...containerStages, ...hostStages.map((s) => s.record)];
   const created = op.now();
   const extension = `${formatExtension(format)}${stagesExtension(stages)}` as `.${string}`;
   const sink = await (options.sink ?? ((o) => openLocalFileSink({ dir: options.dir, ...o })))({ container: container.name, database, extension, created });
-  const argv = pgDumpArgv(target, database, { format, compressionLevel: level, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner });
+  const argv = pgDumpArgv(target, database, { format, compressionLevel: compression.level ?? 0, compression: options.compression, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner, encoding: options.encoding });
   op.log.info(`backup ${container.name}/${database} → ${sink.location}`);
   op.progress.step('dump', `Dumping ${database} from ${container.name} (${format})`);
 
@@ -142,8 +160,8 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       pgDumpVersion,
       format,
       stages,
-      archiveCompression: format === 'custom' ? { algorithm: 'gzip', level } : undefined,
-      options: { tables: options.tables ?? [], schemas: options.schemas ?? [], noOwner: !!options.noOwner },
+      archiveCompression: format === 'custom' ? { algorithm: compression.codec, level: compression.level } : undefined,
+      options: { tables: options.tables ?? [], schemas: options.schemas ?? [], noOwner: !!options.noOwner, ...(options.encoding ? { encoding: options.encoding } : {}) },
       bytes: counter.bytes,
       sha256: counter.hash.digest('hex'),
       created: created.toISOString(),

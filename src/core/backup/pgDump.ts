@@ -14,10 +14,11 @@ export const EXACT_ROW_COUNT_LIMIT_BYTES = 256 * 1024 * 1024;
 export function pgDumpArgv(
   target: Pick<PgTarget, 'user'>,
   database: string,
-  o: { format: BackupFormat; compressionLevel: number; tables?: string[]; schemas?: string[]; noOwner?: boolean },
+  o: { format: BackupFormat; compressionLevel: number; compression?: Compression; tables?: string[]; schemas?: string[]; noOwner?: boolean; encoding?: string },
 ): string[] {
   const argv = ['pg_dump', '-w', '-U', target.user, '-d', dbConninfo(database)];
-  argv.push(o.format === 'custom' ? '-Fc' : '-Fp', `-Z${o.compressionLevel}`);
+  argv.push(o.format === 'custom' ? '-Fc' : '-Fp', o.compression ? compressArg(o.compression) : `-Z${o.compressionLevel}`);
+  if (o.encoding) argv.push('-E', o.encoding);
   for (const t of o.tables ?? []) argv.push('-t', t);
   for (const s of o.schemas ?? []) argv.push('-n', s);
   if ((o.tables?.length ?? 0) + (o.schemas?.length ?? 0) > 0) argv.push('--strict-names');
@@ -47,4 +48,37 @@ export async function tableRowCounts(docker: DockerClient, target: PgTarget, dat
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
   return queryJson<TableCount[]>(docker, target, database, sql, 'counting rows', signal);
+}
+
+/** How pg_dump compresses: gzip (any version), zstd and lz4 (pg_dump 16 and later), or not at all. */
+export interface Compression {
+  codec: 'gzip' | 'zstd' | 'lz4' | 'none';
+  level?: number;
+}
+
+const LEVELS: Record<Compression['codec'], [number, number]> = { gzip: [1, 9], zstd: [1, 22], lz4: [1, 12], none: [0, 0] };
+
+/** Parses `--compression`: `N` (gzip level), `gzip:N`, `zstd[:N]`, `lz4[:N]` or `none`. */
+export function parseCompression(text: string): Compression {
+  const m = /^(?:(gzip|zstd|lz4|none)(?::(\d+))?|(\d+))$/.exec(text.trim().toLowerCase());
+  if (!m) throw new PgBackupError('usage', `--compression takes N (a gzip level), gzip:N, zstd[:N], lz4[:N] or none (got ${text}).`);
+  if (m[3] !== undefined) return Number(m[3]) === 0 ? { codec: 'none' } : { codec: 'gzip', level: Number(m[3]) };
+  const codec = m[1] as Compression['codec'];
+  if (codec === 'none' && m[2] !== undefined) throw new PgBackupError('usage', '--compression none takes no level.');
+  const level = m[2] !== undefined ? Number(m[2]) : undefined;
+  const [lo, hi] = LEVELS[codec];
+  if (level !== undefined && (level < lo || level > hi)) throw new PgBackupError('usage', `The ${codec} level must be from ${lo} to ${hi} (got ${level}).`);
+  return { codec, level };
+}
+
+/** The first pg_dump major with this codec (gzip: every one). */
+export function codecSinceMajor(codec: Compression['codec']): number {
+  return codec === 'zstd' || codec === 'lz4' ? 16 : 0;
+}
+
+/** pg_dump's -Z value: `-Z1` for gzip levels (as every version takes), `-Zzstd:3`, `-Zlz4`, `-Z0`. */
+export function compressArg(c: Compression): string {
+  if (c.codec === 'none') return '-Z0';
+  if (c.codec === 'gzip') return `-Z${c.level ?? DEFAULT_COMPRESSION_LEVEL}`;
+  return `-Z${c.codec}${c.level !== undefined ? `:${c.level}` : ''}`;
 }

@@ -25,7 +25,7 @@ export interface RestoreResult {
   warnings: string[];
 }
 
-export type ExecuteOptions = OperationContext & Pick<RestoreOptions, 'containerTempDir' | 'dropPrevious' | 'jobs'>;
+export type ExecuteOptions = OperationContext & Pick<RestoreOptions, 'containerTempDir' | 'dropPrevious' | 'jobs' | 'keys'>;
 
 /** The archive copied into the container for a parallel restore: started at once, removed exactly once. */
 class ArchiveCopy {
@@ -86,7 +86,7 @@ async function load(server: PgServer, plan: RestorePlan, src: InputSource & { si
 /** Step 1 and 2: the scratch database, made like the live one, with the backup restored into it. */
 async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, warnings: string[]): Promise<void> {
   const { docker, target } = server;
-  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands, sha256: plan.backup.sha256 };
+  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands, sha256: plan.backup.sha256, keys: options.keys };
   const started = Date.now();
   // For a parallel restore the archive is copied into the container while the scratch database is made
   // (pg_restore -j needs a file it can seek in).

@@ -94,8 +94,8 @@ export interface BackupInput {
 /**
  * Reads the backup for a restoring process, counting file bytes for progress.
  *
- * The stage in `inContainer` (the last one applied, e.g. gzip) is left for the process in the container to
- * undo, so only its encoded bytes cross the Docker API; every other stage is undone here. Nothing unchecked
+ * The stages in `inContainer` (the first ones applied, e.g. gzip) are left for the process in the container
+ * to undo, so only their encoded bytes cross the Docker API; every later stage (e.g. age) is undone here. Nothing unchecked
  * reaches psql: a plain dump's SQL passes the meta-command gate here first, decoded on this machine (for
  * an in-container stage, its encoded bytes go on only once what they decode to was checked, see
  * EncodedPlainSqlGate).
@@ -112,7 +112,8 @@ export function openInput(src: InputSource, onBytes: (n: number) => void, signal
     read += c.length;
     onBytes(read);
   });
-  const hostStages = src.stages.slice(0, src.stages.length - inContainer.length);
+  // Layers come off outermost first: the host undoes the last ones applied (e.g. age); the container the first (e.g. gzip).
+  const hostStages = src.stages.slice(inContainer.length);
   const checksum: Transform[] = src.sha256 ? [new ChecksumCheck(src.fileName, src.sha256)] : [];
   const stages: Transform[] = checksum.concat(inContainer.length ? [...decoders(hostStages, src.keys), ...containerGate(src, inContainer)] : [...decoders(src.stages, src.keys), ...contentChecks(src)]);
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });

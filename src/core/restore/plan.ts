@@ -8,7 +8,7 @@ import type { DatabaseInfo, ServerInfo } from '../postgres/client';
 import { checkContainerName, type AppContainer } from '../postgres/discovery';
 import { formatBytes } from '../progress';
 import { attachServer, openServer } from '../postgres/server';
-import type { StageRecord } from '../pipeline/stage';
+import type { KeyMaterial, StageRecord } from '../pipeline/stage';
 import type { BackupEntry } from '../store/backupStore';
 import { inspectSource, type BackupSource } from './source';
 
@@ -32,14 +32,16 @@ export interface RestoreOptions extends OperationContext {
   containerTempDir?: string;
   /** The user trusts the file: psql meta-commands in a plain dump may run (they can run shell commands). */
   allowMetaCommands?: boolean;
+  /** Keys for an encrypted backup (age identities or passphrase); never in the plan, logs or messages. */
+  keys?: KeyMaterial;
 }
 
 /**
- * How the bytes reach the server: `psql` (decoded on this machine), `psql-gunzip` (a gzipped plain dump
- * decompressed by gunzip in the container), `pg_restore` (streamed), `pg_restore-parallel` (copied into
- * the container, then `pg_restore -j`).
+ * How the bytes reach the server: `psql` (decoded on this machine), `psql-decompress` (a compressed plain
+ * dump decompressed in the container by gunzip, zstd or lz4, any encryption undone here first), `pg_restore`
+ * (streamed), `pg_restore-parallel` (copied into the container, then `pg_restore -j`).
  */
-export type LoaderKind = 'psql' | 'psql-gunzip' | 'pg_restore' | 'pg_restore-parallel';
+export type LoaderKind = 'psql' | 'psql-decompress' | 'pg_restore' | 'pg_restore-parallel';
 
 export interface RestorePlan {
   backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'> & {
@@ -115,10 +117,19 @@ export interface RestoreFacts {
   cpus: number;
 }
 
-/** The loader for a backup: a custom archive may go parallel; a gzipped plain dump is decompressed in the container. */
+/** The compression a plain dump's container can undo: the first stage applied, when it is gzip, zstd or lz4. */
+export function containerCodec(source: Pick<BackupSource, 'format' | 'stages'>): 'gzip' | 'zstd' | 'lz4' | undefined {
+  const first = source.stages[0];
+  return source.format === 'sql' && first?.kind === 'compress' && first.algorithm !== 'age' ? first.algorithm : undefined;
+}
+
+/**
+ * The loader for a backup: a custom archive may go parallel; a compressed plain dump is decompressed in the
+ * container (only compressed bytes cross the Docker API), with any layer above it (age) undone here.
+ */
 export function chooseLoader(source: Pick<BackupSource, 'format' | 'stages'>, jobs: number): LoaderKind {
   if (source.format === 'custom') return jobs > 1 ? 'pg_restore-parallel' : 'pg_restore';
-  return source.stages.length === 1 && source.stages[0].algorithm === 'gzip' ? 'psql-gunzip' : 'psql';
+  return containerCodec(source) ? 'psql-decompress' : 'psql';
 }
 
 /** The pure decision: facts and the request become a plan, or a refusal that says why (nothing changed). */
@@ -143,7 +154,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
         `restoring it over "${database}" would replace the whole database with just that part. Restore it into a new database instead (CLI: --database NEW_NAME). Nothing was changed.`,
     );
   }
-  const parallelPossible = source.format === 'custom' && source.stages.length === 0;
+  const parallelPossible = source.format === 'custom' && source.stages.length === 0; // (an encrypted or gzipped archive streams)
   const jobs = !parallelPossible
     ? 1
     : request.jobs !== undefined
@@ -190,7 +201,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
 /** Works out what a restore will do, refusing early (before anything changes) where it cannot work. */
 export async function planRestore(docker: DockerClient, options: RestoreOptions): Promise<RestorePlan> {
   const op = beginOperation(options);
-  const source = await inspectSource(options.backupPath);
+  const source = await inspectSource(options.backupPath, options.keys);
   const target = restoreTarget(source, options);
   // The live database's properties come in the same round trip as the overview (null when there is none).
   const { server, extra } = await openServer(docker, target.container, op, { withApps: true, nothingChanged: true, extra: { live: `(${databasePropertiesSql(target.database)})` } });

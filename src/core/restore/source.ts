@@ -1,8 +1,9 @@
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { HEAD_BYTES, detectBackupContent, type BackupContent } from '../backup/format';
 import { PgBackupError, errorMessage } from '../errors';
 import { sniffLayers } from '../pipeline/layers';
-import type { StageRecord } from '../pipeline/stage';
+import type { KeyMaterial, Layer, StageRecord } from '../pipeline/stage';
 import { describeBackup, type BackupEntry } from '../store/backupStore';
 import type { BackupFormat } from '../store/naming';
 
@@ -28,11 +29,40 @@ async function readHead(file: string): Promise<Buffer> {
 }
 
 /**
- * Reads a backup's manifest and first bytes: peels the layers the bytes show (gzip now; later zstd, lz4,
- * age) down to the dump's own header, and refuses (before anything changes) what is not a dump of one
+ * The first bytes under an outermost layer that cannot be looked into without a key (age): decrypted with
+ * `keys`, which also proves the key fits before anything changes (a missing or wrong key is one clear error).
+ */
+async function underOpaque(path: string, layer: Layer, keys: KeyMaterial, record: StageRecord | undefined): Promise<Buffer> {
+  const decoder = layer.decoder(keys, record);
+  const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+  const out: Buffer[] = [];
+  let size = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const stop = () => resolve();
+      decoder.on('data', (c: Buffer) => {
+        out.push(c);
+        size += c.length;
+        if (size >= HEAD_BYTES) stop();
+      });
+      decoder.on('end', stop);
+      decoder.on('error', reject);
+      file.on('error', reject);
+      file.pipe(decoder);
+    });
+  } finally {
+    file.destroy();
+    decoder.destroy();
+  }
+  return Buffer.concat(out).subarray(0, HEAD_BYTES);
+}
+
+/**
+ * Reads a backup's manifest and first bytes: peels the layers the bytes show (gzip, zstd, lz4; age with the
+ * keys given) down to the dump's own header, and refuses (before anything changes) what is not a dump of one
  * database or does not match its manifest.
  */
-export async function inspectSource(path: string): Promise<BackupSource> {
+export async function inspectSource(path: string, keys: KeyMaterial = {}): Promise<BackupSource> {
   let entry: BackupEntry;
   let head: Buffer;
   try {
@@ -41,13 +71,19 @@ export async function inspectSource(path: string): Promise<BackupSource> {
   } catch (e) {
     throw new PgBackupError('usage', `Cannot read the backup ${path}: ${errorMessage(e)}`);
   }
-  const peeled = sniffLayers(head);
+  let peeled = sniffLayers(head);
+  if (peeled.opaque && peeled.layers.length === 1) {
+    const outer = peeled.layers[0];
+    const record = entry.manifest?.stages[entry.manifest.stages.length - 1];
+    const inner = sniffLayers(await underOpaque(path, outer, keys, record?.algorithm === outer.algorithm ? record : undefined));
+    peeled = { ...inner, layers: [outer, ...inner.layers] };
+  }
   const content: BackupContent = { ...detectBackupContent(peeled.content), gzipped: peeled.layers.some((l) => l.algorithm === 'gzip') };
   const sniffed: StageRecord[] = [...peeled.layers].reverse().map((l) => ({ kind: l.kind, algorithm: l.algorithm, where: 'host' }));
   if (content.format === 'unknown') {
     throw new PgBackupError(
       'refused',
-      `${entry.fileName} is not a PostgreSQL backup: it is neither a plain SQL dump nor a pg_dump custom archive (gzipped or not). Nothing was changed.`,
+      `${entry.fileName} is not a PostgreSQL backup: it is neither a plain SQL dump nor a pg_dump custom archive (compressed, encrypted or not). Nothing was changed.`,
     );
   }
   if (content.cluster) {
