@@ -25,8 +25,11 @@ export interface UploadInfo extends TransferOptions {
   sha256?: string;
   contentLength?: number;
   encrypted?: boolean;
-  /** The local manifest, carried in the sidecar and written back beside a download. */
-  manifest?: Record<string, unknown>;
+  /**
+   * The local manifest, carried in the sidecar and written back beside a download. For a backup streamed
+   * straight to the remote it is known only at the end: a promise, awaited before the sidecar is written.
+   */
+  manifest?: Record<string, unknown> | Promise<Record<string, unknown> | undefined>;
   /** Parts in flight at once (default 2). */
   concurrency?: number;
 }
@@ -166,6 +169,7 @@ export class RemoteStore {
     }
     reporter.bytes(check.bytes, check.bytes, undefined, true);
     const { container, database } = o;
+    const manifest = await o.manifest;
     const sidecar: RemoteSidecar = {
       sidecarVersion: SIDECAR_VERSION,
       file: path.posix.basename(key),
@@ -175,7 +179,7 @@ export class RemoteStore {
       sha256: check.digest,
       encrypted: o.encrypted ?? isEncryptedName(key),
       uploaded: new Date().toISOString(),
-      ...(o.manifest ? { manifest: o.manifest } : {}),
+      ...(manifest ? { manifest } : {}),
     };
     // the sidecar goes last: an object without one is an upload that did not finish
     await this.client.putSmall(sidecarKey(key), Buffer.from(JSON.stringify(sidecar, null, 2)), 'application/json');
