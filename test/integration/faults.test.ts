@@ -7,10 +7,13 @@
  * states and the message.
  */
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DockerClient } from '../../src/core/docker/client';
-import { docker2, docker2Env, restartDocker2, startDocker2, stopDocker2IfStartedHere } from './docker2';
+import { startPostgresContainer } from '../../src/core/docker/postgresContainer';
+import { DOCKER2_HOST, docker2, docker2Env, restartDocker2, startDocker2, stopDocker2IfStartedHere } from './docker2';
 import {
   cleanup,
   cli,
@@ -29,6 +32,12 @@ import {
   type CliRun,
   type PgTestContainer,
 } from './harness';
+
+/** The docker CLI, for the few `docker create` / `docker update` options the product's client has no need of. */
+async function dockerCli(args: string[], host?: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('docker', [...(host ? ['--host', host] : []), ...args]);
+  return stdout.trim();
+}
 
 const engineOf = (pg: PgTestContainer): DockerClient => pg.engine ?? docker();
 
@@ -193,7 +202,12 @@ describe('faults: the CLI killed, two operations at once, a full disk (main engi
 
   describe('the container’s disk fills during a parallel restore’s copy', function () {
     async function tmpfsContainer(base: string, sizeBytes: number): Promise<PgTestContainer> {
-      const c = await startPostgres(base, { hostConfig: { Tmpfs: { '/tmp': `size=${sizeBytes}` } } });
+      const name = uniqueName(base);
+      const [user, password] = ['agent_eval', 'secret'];
+      track(name);
+      await dockerCli(['create', '--name', name, '--tmpfs', `/tmp:size=${sizeBytes}`, '-e', `POSTGRES_USER=${user}`, '-e', `POSTGRES_PASSWORD=${password}`, IMAGE_NEW]);
+      const { id } = await startPostgresContainer(docker(), { name, image: IMAGE_NEW, reuse: true });
+      const c: PgTestContainer = { name, id, user, password, target: { container: id, containerName: name, user, password } };
       await pgbenchInit(c, 'bench', 1);
       return c;
     }
@@ -250,18 +264,18 @@ describe('faults: an app container that does not come back after the swap', func
   });
   after(cleanup);
 
-  async function app(base: string, script: string, binds: string[] = []): Promise<string> {
-    const raw = await docker().raw();
+  async function app(base: string, script: string, bindFrom?: string): Promise<string> {
     const name = uniqueName(base);
-    const c = await raw.createContainer({
-      name,
-      Image: IMAGE_NEW,
-      Entrypoint: ['sh', '-c', script],
-      Labels: { ...project, 'com.docker.compose.service': base, 'pg-docker-backup.enable': 'false' },
-      HostConfig: { NetworkMode: 'none', Binds: binds },
-    });
     track(name);
-    await c.start();
+    await docker().createContainer({
+      name,
+      image: IMAGE_NEW,
+      entrypoint: ['sh', '-c', script],
+      labels: { ...project, 'com.docker.compose.service': base, 'pg-docker-backup.enable': 'false' },
+      network: 'none',
+      mounts: bindFrom ? [{ type: 'bind', source: bindFrom, target: '/data' }] : [],
+    });
+    await docker().startContainer(name);
     return name;
   }
 
@@ -275,7 +289,7 @@ describe('faults: an app container that does not come back after the swap', func
 
   it('its bind-mounted folder is gone, so Docker cannot start it: restored, with a warning naming the app and offering undo', async function () {
     const hostDir = await tempDir('appfail-bind');
-    const name = await app('app-bind', 'trap "exit 0" TERM; while :; do sleep 1; done', [`${hostDir}:/data`]);
+    const name = await app('app-bind', 'trap "exit 0" TERM; while :; do sleep 1; done', hostDir);
     await fs.rm(hostDir, { recursive: true });
     const r = await restoreStopping(name);
     const out = r.stdout + r.stderr;
@@ -306,17 +320,16 @@ describe('faults on a second Docker engine: dockerd restarts, the database conta
     await startDocker2();
     pg = await startPostgres('d2-db', { engine: docker2(), network: 'none', labels: { ...project, 'com.docker.compose.service': 'db' } });
     await pgbenchInit(pg, 'bench', 8);
-    const raw = await docker2().raw();
     appName = uniqueName('d2-app');
-    const app = await raw.createContainer({
-      name: appName,
-      Image: IMAGE_NEW,
-      Entrypoint: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'],
-      Labels: { ...project, 'com.docker.compose.service': 'backend', 'pg-docker-backup.enable': 'false' },
-      HostConfig: { NetworkMode: 'none' },
-    });
     track(appName, docker2());
-    await app.start();
+    await docker2().createContainer({
+      name: appName,
+      image: IMAGE_NEW,
+      entrypoint: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'],
+      labels: { ...project, 'com.docker.compose.service': 'backend', 'pg-docker-backup.enable': 'false' },
+      network: 'none',
+    });
+    await docker2().startContainer(appName);
     const dir = await tempDir('d2');
     const b = await cli(['backup', pg.name, '--database', 'bench', '--format', 'custom', '--compression', '0', '--dir', dir, '--json'], docker2Env());
     assert.equal(b.code, 0, oneLine(b));
@@ -384,8 +397,7 @@ describe('faults on a second Docker engine: dockerd restarts, the database conta
   });
 
   it('dockerd restarts during a restore, containers with --restart unless-stopped: the app runs again once Docker answers, live database intact', async function () {
-    const raw = await docker2().raw();
-    for (const n of [pg.name, appName]) await raw.getContainer(n).update({ RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } });
+    for (const n of [pg.name, appName]) await dockerCli(['update', '--restart', 'unless-stopped', n], DOCKER2_HOST);
     const run = startCli(['restore', archive, '--to', pg.name, '--database', 'bench', '--jobs', '1', '--yes'], docker2Env());
     await waitFor('the restore to load', async () => (await scratchSessions(pg)) >= 1, 60000);
     await restartDocker2();

@@ -108,7 +108,7 @@ export async function startPostgres(
     env: { POSTGRES_USER: user, POSTGRES_PASSWORD: password, ...(options.db ? { POSTGRES_DB: options.db } : {}), ...parseEnvList(options.env) },
     labels: options.labels,
     network: options.network,
-    alias: options.alias ?? 'db',
+    alias: options.network === 'none' ? undefined : (options.alias ?? 'db'),
     serverArgs: options.serverArgs,
     mounts: options.mounts,
   });
