@@ -87,6 +87,15 @@ async function kill9(run: { pid: Promise<number>; done: Promise<CliRun> }): Prom
 
 const oneLine = (r: CliRun) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
+/** Waits (busy) for a copied archive in /tmp, then allocates all the free space there. */
+const FILL_WHEN_COPY_BEGINS = [
+  'end=$(( $(date +%s) + 60 ))',
+  'until ls /tmp/pg-docker-backup-restore-* >/dev/null 2>&1; do [ "$(date +%s)" -lt "$end" ] || { echo "no copy began" >&2; exit 1; }; done',
+  'avail=$(df -Pk /tmp | awk \'NR==2 {print $4}\')',
+  'fallocate -l "$(( (avail - 256) * 1024 ))" /tmp/filler',
+  'df -Pk /tmp | awk \'NR==2 {print "free after filling: " $4 " KiB"}\'',
+].join('\n');
+
 describe('faults: the CLI killed, two operations at once, a full disk (main engine)', function () {
   let pg: PgTestContainer;
   let dir: string;
@@ -226,11 +235,12 @@ describe('faults: the CLI killed, two operations at once, a full disk (main engi
       const size = (await fs.stat(archive)).size;
       const c = await tmpfsContainer('faults-tmpfill', size + 1024 * 1024 * 1024 + 64 * 1024 * 1024);
       const before = await fingerprint(c, 'bench');
-      const run = startCli(['restore', archive, '--to', c.name, '--database', 'bench', '--jobs', '2', '--yes', '--json']);
-      // Another process fills the disk as soon as the copy has begun.
-      await waitFor('the copy to begin', async () => (await copiedArchives(c)).length > 0, 30000).catch(() => undefined);
-      await engineOf(c).exec(c.name, ['sh', '-c', 'dd if=/dev/zero of=/tmp/filler bs=1M 2>/dev/null; true']);
-      const r = await run.done;
+      // Another process in the container takes all the free space the moment the copy has begun (after the
+      // restore checked there was room).
+      const filler = engineOf(c).exec(c.name, ['sh', '-c', FILL_WHEN_COPY_BEGINS]);
+      const r = await cli(['restore', archive, '--to', c.name, '--database', 'bench', '--jobs', '2', '--yes', '--json']);
+      const filled = await filler;
+      assert.equal(filled.exitCode, 0, `the disk was filled during the copy: ${filled.stdout} ${filled.stderr}`);
       await engineOf(c).exec(c.name, ['rm', '-f', '/tmp/filler']);
       if (r.code === 0) {
         assert.deepEqual(await fingerprint(c, 'bench'), restoredState, 'fell back and restored the backup');
@@ -355,27 +365,32 @@ describe('faults on a second Docker engine: dockerd restarts, the database conta
   async function backupWithFault(fault: () => Promise<void>, expected: RegExp): Promise<void> {
     const out = await tempDir('d2-backup');
     const run = startCli(['backup', pg.name, '--database', 'bench', '--dir', out], docker2Env());
-    await waitFor('the backup to write', async () => (await filesUnder(out)).some((f) => f.endsWith('.partial')), 30000);
-    await fault();
-    const r = await run.done;
-    assert.equal(r.code, 1, oneLine(r));
-    assert.match(r.stderr, expected, `a clear error: ${r.stderr}`);
-    assert.ok(r.stderr.trim().split('\n').length <= 3, `one clear message, not a stack: ${r.stderr}`);
-    assert.deepEqual(await filesUnder(out).catch(() => []), [], 'no file is left, not even a partial one');
+    try {
+      await waitFor('the backup to write', async () => (await filesUnder(out).catch(() => [])).some((f) => f.endsWith('.partial')), 30000);
+      await fault();
+      const r = await run.done;
+      assert.equal(r.code, 1, oneLine(r));
+      assert.match(r.stderr, expected, `a clear error: ${r.stderr}`);
+      assert.ok(r.stderr.trim().split('\n').length <= 3, `one clear message, not a stack: ${r.stderr}`);
+      assert.deepEqual(await filesUnder(out).catch(() => []), [], 'no file is left, not even a partial one');
+    } finally {
+      await run.done;
+      await dbBack();
+      await startAgain(appName);
+    }
   }
 
   it('the database container stops during a backup: clear error, no file', async function () {
-    await backupWithFault(() => docker2().stopContainer(pg.name, 10), new RegExp(`${pg.name}.*(stopped|not running)|(stopped|not running).*${pg.name}`, 'i'));
-    await dbBack();
+    await backupWithFault(() => docker2().stopContainer(pg.name, 10), new RegExp(`${pg.name}.*(stopped|not running|shut down)|(stopped|not running|shut down).*${pg.name}`, 'i'));
   });
 
   it('dockerd restarts during a backup: clear error, no file', async function () {
     await backupWithFault(restartDocker2, /docker/i);
-    await dbBack();
-    await startAgain(appName);
   });
 
   it('dockerd restarts during a restore: clear error naming the containers to start (the database’s too), live database intact', async function () {
+    await dbBack();
+    await startAgain(appName);
     const run = startCli(['restore', archive, '--to', pg.name, '--database', 'bench', '--jobs', '1', '--yes'], docker2Env());
     await waitFor('the restore to load', async () => (await scratchSessions(pg)) >= 1, 60000);
     await restartDocker2();
@@ -397,6 +412,8 @@ describe('faults on a second Docker engine: dockerd restarts, the database conta
   });
 
   it('dockerd restarts during a restore, containers with --restart unless-stopped: the app runs again once Docker answers, live database intact', async function () {
+    await dbBack();
+    await startAgain(appName);
     for (const n of [pg.name, appName]) await dockerCli(['update', '--restart', 'unless-stopped', n], DOCKER2_HOST);
     const run = startCli(['restore', archive, '--to', pg.name, '--database', 'bench', '--jobs', '1', '--yes'], docker2Env());
     await waitFor('the restore to load', async () => (await scratchSessions(pg)) >= 1, 60000);
