@@ -87,12 +87,17 @@ async function kill9(run: { pid: Promise<number>; done: Promise<CliRun> }): Prom
 
 const oneLine = (r: CliRun) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
-/** Waits (busy) for a copied archive in /tmp, then allocates all the free space there. */
+/**
+ * Waits (busy) for the copied archive to appear in /tmp (the restore has checked there is room), pauses the
+ * copying process, allocates all the free space there and lets the copy go on into a full disk.
+ */
 const FILL_WHEN_COPY_BEGINS = [
   'end=$(( $(date +%s) + 60 ))',
   'until ls /tmp/pg-docker-backup-restore-* >/dev/null 2>&1; do [ "$(date +%s)" -lt "$end" ] || { echo "no copy began" >&2; exit 1; }; done',
+  'pkill -STOP -x cat',
   'avail=$(df -Pk /tmp | awk \'NR==2 {print $4}\')',
   'fallocate -l "$(( (avail - 256) * 1024 ))" /tmp/filler',
+  'pkill -CONT -x cat',
   'df -Pk /tmp | awk \'NR==2 {print "free after filling: " $4 " KiB"}\'',
 ].join('\n');
 
@@ -242,6 +247,7 @@ describe('faults: the CLI killed, two operations at once, a full disk (main engi
       const filled = await filler;
       assert.equal(filled.exitCode, 0, `the disk was filled during the copy: ${filled.stdout} ${filled.stderr}`);
       await engineOf(c).exec(c.name, ['rm', '-f', '/tmp/filler']);
+      console.log(`      ${filled.stdout.trim()}; the restore: exit ${r.code} ${r.code === 0 ? JSON.stringify(r.json?.warnings) : r.stderr.trim()}`);
       if (r.code === 0) {
         assert.deepEqual(await fingerprint(c, 'bench'), restoredState, 'fell back and restored the backup');
         assert.match(JSON.stringify(r.json!.warnings), /one job|stream/i, 'and said it fell back');

@@ -221,11 +221,12 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
   });
 
   it('database, schema, table and role names with quotes, ;, $(), backticks, ../, newlines and Unicode: written under the backup folder only, round-trip', async function () {
-    const db = 'd"\';$(touch /tmp/pgdb-n1)`id`../../x\né🐘';
+    // 61 bytes with the scratch database's suffix (__restoring_YYYYMMDD_HHMMSS): within Postgres's 63.
+    const db = 'd"\';$(touch /tmp/n1)`id`../\né🐘';
     const schema = 's"; $(id) `id` ../..';
     const table = "t'\"; ../..\n√";
     const role = 'r"$(touch /tmp/pgdb-n2)`id`;\'../';
-    assert.ok(Buffer.byteLength(db) <= 63);
+    assert.ok(Buffer.byteLength(db) + '__restoring_20260101_000000'.length <= 63);
     await sql(pg, 'postgres', `CREATE ROLE ${quoteIdent(role)}; CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(role)}`);
     await sql(pg, db, `CREATE SCHEMA ${quoteIdent(schema)} AUTHORIZATION ${quoteIdent(role)}; CREATE TABLE ${quoteIdent(schema)}.${quoteIdent(table)} (id int, v text); INSERT INTO ${quoteIdent(schema)}.${quoteIdent(table)} SELECT g, ${quoteLiteral('$(id) `id` ../\n')} || g FROM generate_series(1, 100) g; ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} OWNER TO ${quoteIdent(role)}`);
     const want = await fingerprint(pg, db);
@@ -245,10 +246,24 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(await fingerprint(pg, db), want, 'round-trips');
     assert.equal((await sql(pg, db, `SELECT tableowner FROM pg_tables WHERE schemaname = ${quoteLiteral(schema)}`)).replace(/\n$/, ''), role, 'with its owner');
-    for (const m of ['/tmp/pgdb-n1', '/tmp/pgdb-n2']) {
+    for (const m of ['/tmp/n1', '/tmp/pgdb-n2']) {
       assert.equal(await existsIn(pg, m), false, `no shell in the container ran ${m}`);
       await assert.rejects(fs.stat(m), `no shell on this machine ran ${m}`);
     }
+  });
+
+  it('a database name of 60 bytes (the scratch name would pass Postgres’s 63) round-trips', async function () {
+    const db = `long_${'ü'.repeat(20)}${'x'.repeat(15)}`;
+    assert.equal(Buffer.byteLength(db), 60);
+    await sql(pg, 'postgres', `CREATE DATABASE ${quoteIdent(db)}`);
+    await sql(pg, db, 'CREATE TABLE t AS SELECT g FROM generate_series(1, 100) g');
+    const want = await fingerprint(pg, db);
+    const b = await cli(['backup', pg.name, '--database', db, '--dir', dir, '--json']);
+    assert.equal(b.code, 0, show(b));
+    await sql(pg, db, 'DELETE FROM t WHERE g > 10');
+    const r = await cli(['restore', String(b.json!.path), '--yes']);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(await fingerprint(pg, db), want);
   });
 
   describe('hostile container names and symlinks', function () {
