@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A second Docker engine for fault tests (and copies between two engines): its own dockerd, containerd,
 # socket, data, exec root and cgroup parent, so that killing or restarting it never disturbs the main
-# engine the other tests use. No bridge and no iptables rules of its own (containers run with network
-# "none"; they are reached through exec), so it cannot clash with the main engine's networks or rules.
+# engine the other tests use. Its own empty bridge (pgdb2br0, 10.213.77.0/24, removed by `stop`) and no
+# iptables rules (tests run its containers with network "none" and reach them through exec), so it cannot
+# clash with the main engine's networks or rules. Never --bridge=none: dockerd then deletes the host's
+# docker0 at start, breaking the main engine's default network.
 #
 #   scripts/docker2.sh start      start it (no-op when it answers) and load the test images it lacks
 #   scripts/docker2.sh stop       stop it (no-op when it is not running); its images stay for next time
@@ -38,8 +40,11 @@ start() {
     rm -f "$SOCK"
     log "starting dockerd on $HOST (data $DATA, log $LOGFILE)"
     # setsid: its own session, so that no signal meant for the caller's process group reaches it.
+    # Its own (empty, unrouted) bridge: with --bridge=none dockerd DELETES the host's docker0 at start,
+    # which breaks the main engine's default network.
+    ip link show pgdb2br0 >/dev/null 2>&1 || { ip link add pgdb2br0 type bridge && ip addr add 10.213.77.1/24 dev pgdb2br0 && ip link set pgdb2br0 up; }
     setsid nohup dockerd --host="$HOST" --data-root="$DATA" --exec-root="$RUN" --pidfile="$PIDFILE" \
-      --bridge=none --iptables=false --ip-masq=false --ip-forward=false --cgroup-parent=pgdb-docker2 \
+      --bridge=pgdb2br0 --iptables=false --ip-masq=false --ip-forward=false --cgroup-parent=pgdb-docker2 \
       --shutdown-timeout=10 >>"$LOGFILE" 2>&1 </dev/null &
   fi
   for _ in $(seq 1 120); do answers && break; sleep 0.25; done
@@ -65,9 +70,13 @@ stop() { # $1: signal
   return 0
 }
 
+remove_bridge() { # once stopped for good: its bridge goes too
+  ip link show pgdb2br0 >/dev/null 2>&1 && ip link delete pgdb2br0 2>/dev/null || true
+}
+
 case "${1:-}" in
   start) start; load_images; echo "$HOST" ;;
-  stop) stop TERM; log "stopped" ;;
+  stop) stop TERM; remove_bridge; log "stopped" ;;
   restart) stop TERM; start; echo "$HOST" ;;
   kill) stop KILL; start; echo "$HOST" ;;
   host) echo "$HOST" ;;
