@@ -227,7 +227,8 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
     const table = "t'\"; ../..\n√";
     const role = 'r"$(touch /tmp/pgdb-n2)`id`;\'../';
     assert.ok(Buffer.byteLength(db) + '__restoring_20260101_000000'.length <= 63);
-    await sql(pg, 'postgres', `CREATE ROLE ${quoteIdent(role)}; CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(role)}`);
+    await sql(pg, 'postgres', `CREATE ROLE ${quoteIdent(role)}`);
+    await sql(pg, 'postgres', `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(role)}`);
     await sql(pg, db, `CREATE SCHEMA ${quoteIdent(schema)} AUTHORIZATION ${quoteIdent(role)}; CREATE TABLE ${quoteIdent(schema)}.${quoteIdent(table)} (id int, v text); INSERT INTO ${quoteIdent(schema)}.${quoteIdent(table)} SELECT g, ${quoteLiteral('$(id) `id` ../\n')} || g FROM generate_series(1, 100) g; ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} OWNER TO ${quoteIdent(role)}`);
     const want = await fingerprint(pg, db);
     const root = await tempDir('hostile-names');
@@ -393,10 +394,19 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
     const file = path.join(dir, 'flood.sql');
     await fs.writeFile(
       file,
-      `--\n-- PostgreSQL database dump\n--\nCREATE TABLE f (i int);\nDO $$ BEGIN FOR i IN 1..200000 LOOP RAISE NOTICE 'flood % %', i, repeat('x', 200); END LOOP; END $$;\nRAISE_WARNING_PLACEHOLDER\nINSERT INTO f VALUES (1);\n--\n-- PostgreSQL database dump complete\n--\n`.replace(
-        'RAISE_WARNING_PLACEHOLDER',
+      [
+        '--',
+        '-- PostgreSQL database dump',
+        '--',
+        'CREATE TABLE f (i int);',
+        "DO $$ BEGIN FOR i IN 1..200000 LOOP RAISE NOTICE 'flood % %', i, repeat('x', 200); END LOOP; END $$;",
         "DO $$ BEGIN FOR i IN 1..50000 LOOP RAISE WARNING 'warn % %', i, repeat('y', 200); END LOOP; END $$;",
-      ),
+        'INSERT INTO f VALUES (1);',
+        '--',
+        '-- PostgreSQL database dump complete',
+        '--',
+        '',
+      ].join('\n'),
     );
     let peakKiB = 0;
     let pid = 0;
