@@ -40,7 +40,7 @@ export async function requireDocker(): Promise<void> {
   }
 }
 
-const created: { containers: string[]; networks: string[] } = { containers: [], networks: [] };
+const created: { containers: string[]; networks: string[]; elsewhere: { engine: DockerClient; name: string }[] } = { containers: [], networks: [], elsewhere: [] };
 
 export function uniqueName(base: string): string {
   return `pgdbt-${RUN_ID}-${base}`;
@@ -59,6 +59,8 @@ export interface PgTestContainer {
   user: string;
   password: string;
   target: PgTarget;
+  /** The engine it runs in (the main one when absent). */
+  engine?: DockerClient;
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
@@ -91,27 +93,36 @@ export async function startPostgres(
     /** Server arguments, e.g. ['-c', 'archive_mode=on']. */
     serverArgs?: string[];
     mounts?: ContainerMount[];
+    /** Another engine (test/integration/docker2.ts); default the main one. */
+    engine?: DockerClient;
   } = {},
 ): Promise<PgTestContainer> {
   const name = uniqueName(base);
+  const engine = options.engine ?? docker();
   const user = options.user ?? 'agent_eval';
   const password = options.password ?? 'secret';
-  created.containers.push(name);
-  const { id } = await startPostgresContainer(docker(), {
+  track(name, engine);
+  const { id } = await startPostgresContainer(engine, {
     name,
     image: options.image ?? IMAGE_NEW,
     env: { POSTGRES_USER: user, POSTGRES_PASSWORD: password, ...(options.db ? { POSTGRES_DB: options.db } : {}), ...parseEnvList(options.env) },
     labels: options.labels,
     network: options.network,
-    alias: options.alias ?? 'db',
+    alias: options.network === 'none' ? undefined : (options.alias ?? 'db'),
     serverArgs: options.serverArgs,
     mounts: options.mounts,
   });
-  return { name, id, user, password, target: { container: id, containerName: name, user, password } };
+  return { name, id, user, password, target: { container: id, containerName: name, user, password }, engine: options.engine };
 }
 
-export async function waitForReady(name: string): Promise<void> {
-  await waitForPostgres(docker(), name);
+/** Removes the container (of this engine) in `cleanup()`. */
+export function track(name: string, engine: DockerClient = docker()): void {
+  if (engine !== docker()) created.elsewhere.push({ engine, name });
+  else created.containers.push(name);
+}
+
+export async function waitForReady(name: string, engine: DockerClient = docker()): Promise<void> {
+  await waitForPostgres(engine, name);
 }
 
 /** An app container of the same compose project: holds a connection to the database until stopped. */
@@ -147,7 +158,7 @@ export async function loadChinook(pg: PgTestContainer): Promise<void> {
 }
 
 export async function sql(pg: PgTestContainer, database: string, text: string): Promise<string> {
-  return runSql(docker(), pg.target, database, text, 'test SQL');
+  return runSql(pg.engine ?? docker(), pg.target, database, text, 'test SQL');
 }
 
 export async function databases(pg: PgTestContainer): Promise<string[]> {
@@ -162,7 +173,7 @@ export interface Fingerprint {
 
 /** Every table's row count and content hash, every sequence's position, every large object's bytes. */
 export async function fingerprint(pg: PgTestContainer, database: string): Promise<Fingerprint> {
-  const d = docker();
+  const d = pg.engine ?? docker();
   const tables = await queryJson<{ s: string; t: string }[]>(
     d,
     pg.target,
@@ -235,5 +246,6 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
 
 export async function cleanup(): Promise<void> {
   for (const name of created.containers.splice(0)) await docker().removeContainer(name, { force: true, removeVolumes: true }).catch(() => undefined);
+  for (const { engine, name } of created.elsewhere.splice(0)) await engine.removeContainer(name, { force: true, removeVolumes: true }).catch(() => undefined);
   for (const name of created.networks.splice(0)) await docker().removeNetwork(name).catch(() => undefined);
 }
