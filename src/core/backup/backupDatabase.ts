@@ -82,6 +82,21 @@ function gatherFacts(docker: DockerClient, container: PgContainer, database: str
   return { facts, major: overviewP.then((o) => o.server.major) };
 }
 
+/** The error for a backup whose database container stopped under it (pg_dump's own words do not say so). */
+async function stoppedMeanwhile(docker: DockerClient, container: PgContainer, e: unknown): Promise<PgBackupError | undefined> {
+  if (isPgBackupError(e, 'cancelled') || isPgBackupError(e, 'usage')) return undefined;
+  const stateNow = () => docker.inspectContainer(container.id).then((d) => d.state, () => undefined);
+  let state = await stateNow();
+  // A server shutting down ends pg_dump before Docker calls the container stopped: wait a little for that.
+  const shutdown = /terminating connection|server closed the connection|not accepting connections|shutting down|could not connect/i.test(`${errorMessage(e)} ${isPgBackupError(e) ? e.detail ?? '' : ''}`);
+  for (let i = 0; shutdown && state === 'running' && i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    state = await stateNow();
+  }
+  if (state === undefined || state === 'running') return undefined;
+  return new PgBackupError('failed', `Container ${container.name} stopped during the backup (it is ${state} now): no backup was written. Start it (\`docker start ${container.name}\`) and try again.`, { cause: e });
+}
+
 /** pg_dump's version: from the dump's own header under the container's stages, else by asking pg_dump. */
 async function dumpVersionOf(docker: DockerClient, target: PgTarget, head: Buffer): Promise<string> {
   const under = sniffLayers(head);
@@ -176,6 +191,6 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   } catch (e) {
     await sink.abort();
     op.log.info(`backup of ${container.name}/${database} failed; removed its partial file: ${errorMessage(e)}`);
-    throw diskError(e, path.dirname(sink.location)) ?? e;
+    throw diskError(e, path.dirname(sink.location)) ?? (await stoppedMeanwhile(docker, container, e)) ?? e;
   }
 }

@@ -37,7 +37,7 @@ export async function withAppsStopped<T>(
   docker: DockerClient,
   apps: readonly AppContainer[],
   work: () => Promise<T>,
-  options: { logger?: Logger; stopTimeoutSeconds?: number; onStep?: (message: string) => void } = {},
+  options: { logger?: Logger; stopTimeoutSeconds?: number; onStep?: (message: string) => void; settleMs?: number } = {},
 ): Promise<AppDowntime<T>> {
   const log = options.logger ?? silentLogger;
   const fresh = await Promise.all(apps.map((a) => docker.inspectContainer(a.id).then((d) => ({ ...a, state: d.state })).catch(() => undefined)));
@@ -75,6 +75,7 @@ export async function withAppsStopped<T>(
     await restart();
   }
   const downtimeMs = running.length > 0 ? Date.now() - started : 0;
+  startFailures.push(...(await exitedAfterStart(docker, stopped.filter((a) => !startFailures.some((f) => f.startsWith(`${a.name}:`))), options.settleMs ?? 700)));
   return { result, downtimeMs, stopped, startFailures };
 }
 
@@ -93,4 +94,15 @@ export async function flushContainerFilesystem(docker: DockerClient, container: 
     if (options.signal?.aborted) throw e;
     log.debug(`could not flush ${container}'s filesystem: ${errorMessage(e)}`);
   }
+}
+
+/**
+ * The apps that stopped again right after they were started (an entrypoint that exits, a crash on boot):
+ * `docker start` returns as soon as the process runs, so their state is read once more a moment later.
+ */
+async function exitedAfterStart(docker: DockerClient, apps: readonly AppContainer[], settleMs: number): Promise<string[]> {
+  if (apps.length === 0) return [];
+  await new Promise((r) => setTimeout(r, settleMs));
+  const states = await Promise.all(apps.map((a) => docker.inspectContainer(a.id).then((d) => d.state, () => 'gone')));
+  return apps.flatMap((a, i) => (states[i] === 'running' ? [] : [`${a.name}: it stopped again right after it was started (it is ${states[i]} now; see \`docker logs ${a.name}\`)`]));
 }

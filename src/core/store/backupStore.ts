@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PgBackupError } from '../errors';
 import { inspectBackupFile, type BackupContent } from '../backup/format';
 import { readManifest, type BackupManifest } from '../backup/manifest';
 import { sweepPartials } from './partials';
@@ -127,7 +128,25 @@ export async function listBackups(dir: string, maxDepth = 3): Promise<BackupEntr
 }
 
 /** Deletes a backup and its manifest. */
-export async function deleteBackup(file: string): Promise<void> {
+export async function deleteBackup(file: string, root?: string): Promise<void> {
+  await refuseThroughSymlink(file, root);
   await fs.rm(file);
   await fs.rm(file + MANIFEST_SUFFIX, { force: true });
+}
+
+/**
+ * A backup is deleted only as the regular file it is, never through a symlink: the file itself, its database
+ * and container folders (DIR/<container>/<database>/), and with `root` every folder between it and the file.
+ */
+async function refuseThroughSymlink(file: string, root?: string): Promise<void> {
+  const abs = path.resolve(file);
+  const folders: string[] = [];
+  const top = root ? path.resolve(root) : undefined;
+  for (let d = path.dirname(abs), i = 0; d !== path.dirname(d) && (top ? d !== top && d.startsWith(top + path.sep) : i < 2); d = path.dirname(d), i++) folders.push(d);
+  if (top && !abs.startsWith(top + path.sep)) throw new PgBackupError('refused', `${file} is not inside the backup folder ${top}; nothing was deleted.`);
+  for (const p of [abs, ...folders]) {
+    const st = await fs.lstat(p);
+    if (st.isSymbolicLink()) throw new PgBackupError('refused', `${p} is a symbolic link: backups are never deleted through one (nothing was deleted).`);
+    if (p === abs && !st.isFile()) throw new PgBackupError('refused', `${file} is not a regular file; nothing was deleted.`);
+  }
 }

@@ -115,7 +115,7 @@ export async function executePrune(plan: PrunePlan, options: { signal?: AbortSig
       result.skipped.push({ path: file, reason: why });
       continue;
     }
-    await deleteBackup(file);
+    await deleteBackup(file, plan.dir);
     options.logger?.info(`prune: deleted ${file}`);
     result.deleted.push(file);
   }

@@ -20,7 +20,7 @@ export const deleteBackupCommand: CommandHandler = async ({ services, model }, n
   const what = backups.length === 1 ? backups[0].fileName : `${backups.length} backups`;
   if (!(await confirmModal(`Delete ${what}?`, `${backups.map((b) => b.path).join('\n')}\n\nThe file${backups.length === 1 ? '' : 's'} and manifest${backups.length === 1 ? '' : 's'} are deleted from disk. This cannot be undone.`, 'Delete'))) return;
   try {
-    for (const b of backups) await deleteBackup(b.path);
+    for (const b of backups) await deleteBackup(b.path, model.backupDir);
     services.logger.info(`deleted ${backups.map((b) => b.path).join(', ')}`);
   } catch (e) {
     await showError(services, e);
