@@ -1,6 +1,8 @@
 import { oneOf, parse } from '../args';
+import { PgBackupError } from '../../core/errors';
 import { parseCompression } from '../../core/backup/pgDump';
 import { encryptionOptions, encryptionStages } from '../encryption';
+import { backupRemoteOptions, remoteSinkFor, uploadBackup } from '../remoteBackup';
 import { backupDatabase } from '../../core/backup/backupDatabase';
 import { formatBytes, formatDuration } from '../../core/progress';
 import { EXIT_OK, progressPrinter, say, writeJson, type CliContext } from '../io';
@@ -8,7 +10,7 @@ import { notifyUrlFor, withNotify } from '../notify';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--notify URL] [--json]';
+  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--upload REMOTE | --to-remote REMOTE] [--notify URL] [--json]';
 
 export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -24,12 +26,15 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
       notify: { type: 'string' },
       encoding: { type: 'string', short: 'E' },
       ...encryptionOptions,
+      ...backupRemoteOptions,
     },
     { min: 1, max: 1, usage },
   );
   const notifyUrl = notifyUrlFor(ctx, values.notify);
   const what = { command: 'backup', container: positionals[0], database: values.database ?? null };
+  if (values.upload && values['to-remote']) throw new PgBackupError('usage', '--upload keeps a local copy and uploads it, --to-remote sends the backup only to the remote: choose one.');
   const hostStages = await encryptionStages(ctx, values);
+  const toRemote = await remoteSinkFor(ctx, values, hostStages.length > 0);
   const r = await withNotify(ctx, notifyUrl, what, () => backupDatabase(dockerFor(ctx), {
     container: positionals[0],
     database: values.database,
@@ -39,19 +44,21 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
     compression: values.compression !== undefined ? parseCompression(values.compression) : undefined,
     encoding: values.encoding,
     hostStages,
+    sink: toRemote?.sink,
     noOwner: values['no-owner'],
     dir: backupDirFor(ctx, values.dir),
     signal: ctx.signal,
     onProgress: progressPrinter(ctx),
     logger: ctx.logger,
     discovery: discoveryFor(ctx),
-  }), (b) => ({ path: b.path, database: b.database, bytes: b.bytes, sha256: b.sha256, format: b.format, durationMs: b.durationMs }));
+  }).finally(() => toRemote?.close()), (b) => ({ path: b.path, database: b.database, bytes: b.bytes, sha256: b.sha256, format: b.format, durationMs: b.durationMs }));
+  const uploaded = await uploadBackup(ctx, values, r);
   if (values.json) {
     const { path, bytes, sha256, container, database, format, serverVersion, durationMs } = r;
-    writeJson(ctx, { path, bytes, sha256, container, database, format, serverVersion, durationMs });
+    writeJson(ctx, { path, bytes, sha256, container, database, format, serverVersion, durationMs, ...(uploaded ? { uploaded: { url: uploaded.url, skipped: uploaded.skipped } } : {}) });
   } else {
     if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
-    say(ctx, `Backed up ${r.container}/${r.database} (${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)})`);
+    say(ctx, `Backed up ${r.container}/${r.database} (${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)})${uploaded ? `; uploaded to ${uploaded.url}` : ''}`);
     ctx.stdout.write(r.path + '\n');
   }
   return EXIT_OK;

@@ -4,16 +4,19 @@ import { describePolicy, parseRetentionDuration, type RetentionPolicy } from '..
 import { formatBytes } from '../../core/progress';
 import { EXIT_OK, confirm, say, writeJson, type CliContext } from '../io';
 import { backupDirFor } from '../services';
+import { openStore, remoteFor, remoteOptions } from '../remotes';
+import { executeRemotePrune, planRemotePrune } from '../../core/store/remote/remotePrune';
 
 export const usage = `pg-docker-backup prune [--dir DIR] [--container C] [--database D] [--keep-last N] [--keep-hourly N]
                        [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]
-                       [--keep-within DURATION] [--dry-run] [--yes] [--json]
+                       [--keep-within DURATION] [--remote REMOTE] [--dry-run] [--yes] [--json]
     restic's forget rules, per container and database, in this machine's local time: keep-last keeps
     the N newest; keep-hourly/daily/weekly (ISO)/monthly/yearly keep the newest backup of each of the N
     most recent periods that have backups; keep-within keeps all newer than the newest backup minus
     DURATION (1y2m3d4h, m = months). As in restic 0.17+, when a rule finds fewer periods than N, the
     group's oldest backup is kept as well. Never deleted: the newest backup that passed verification,
-    files this tool does not recognise, symlinks, .partial files. E.g. --keep-daily 30 --keep-monthly 12.`;
+    files this tool does not recognise, symlinks, .partial files. E.g. --keep-daily 30 --keep-monthly 12.
+    --remote REMOTE applies the same rules to a remote's backups (s3://, gs:// or a named remote).`;
 
 const RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 
@@ -43,6 +46,8 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
       'keep-within': { type: 'string' },
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
+      remote: { type: 'string' },
+      ...remoteOptions,
     },
     { min: 0, max: 0, usage },
   );
@@ -50,6 +55,7 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
   const policy: RetentionPolicy = {};
   for (const r of RULES) policy[r] = integer(v[`keep-${r}`] as string | undefined, `--keep-${r}`);
   if (values['keep-within'] !== undefined) policy.within = parseRetentionDuration(values['keep-within']);
+  if (values.remote) return pruneRemote(ctx, values as typeof values & { remote: string }, policy);
   const plan = await planPrune({ dir: backupDirFor(ctx, values.dir), container: values.container, database: values.database, policy });
   const reasons = Object.fromEntries(plan.keep.map((k) => [k.entry.path, k.reasons]));
   const keep = plan.keep.map((k) => k.entry.path);
@@ -75,4 +81,32 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
     for (const s of r.skipped) say(ctx, `warning: left ${s.path} alone: ${s.reason}`);
   }
   return EXIT_OK;
+}
+
+/** `prune --remote R`: the same rules over the remote's backups; deletes objects with their sidecars. */
+async function pruneRemote(ctx: CliContext, values: { remote: string; container?: string; database?: string; json?: boolean; 'dry-run'?: boolean; yes?: boolean; endpoint?: string; region?: string; 'path-style'?: boolean }, policy: RetentionPolicy): Promise<number> {
+  const store = await openStore(ctx, await remoteFor(ctx, values.remote, values));
+  try {
+    const plan = await planRemotePrune(store, { policy, container: values.container, database: values.database, signal: ctx.signal });
+    const keep = plan.keep.map((k) => k.backup.url);
+    const toDelete = plan.delete.map((d) => d.backup.url);
+    const reasons = Object.fromEntries(plan.keep.map((k) => [k.backup.url, k.reasons]));
+    if (!values.json) {
+      say(ctx, `Policy: keep ${describePolicy(policy)} (per container and database, local time). ${keep.length} kept, ${toDelete.length} to delete on ${plan.remote}.`);
+      for (const k of plan.keep) say(ctx, `  keep    ${k.backup.url}  (${k.reasons.join(', ')})`);
+      for (const d of plan.delete) say(ctx, `  delete  ${d.backup.url}  ${formatBytes(d.backup.bytes)}`);
+    }
+    if (values['dry-run'] || toDelete.length === 0) {
+      if (values.json) writeJson(ctx, { dryRun: !!values['dry-run'], remote: plan.remote, keep, delete: toDelete, reasons, deleted: [] });
+      else if (values['dry-run']) say(ctx, 'Dry run: nothing was deleted.');
+      return EXIT_OK;
+    }
+    await confirm(ctx, `Delete ${toDelete.length} backup${toDelete.length === 1 ? '' : 's'} (with their sidecars) from ${plan.remote}? This cannot be undone.`, { yes: !!values.yes });
+    const deleted = await executeRemotePrune(store, plan, ctx.logger);
+    if (values.json) writeJson(ctx, { dryRun: false, remote: plan.remote, keep, delete: toDelete, reasons, deleted });
+    else say(ctx, `Deleted ${deleted.length} backup${deleted.length === 1 ? '' : 's'} from ${plan.remote}.`);
+    return EXIT_OK;
+  } finally {
+    store.close();
+  }
 }

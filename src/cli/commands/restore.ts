@@ -5,11 +5,13 @@ import { executeRestore } from '../../core/restore/execute';
 import { planRestore } from '../../core/restore/plan';
 import { planUndo, undoRestore } from '../../core/undo';
 import { keyOptions, readKeys } from '../encryption';
+import { localCopyOf } from '../remoteBackup';
+import { remoteOptions } from '../remotes';
 import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
-import { discoveryFor, dockerFor } from '../services';
+import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
+  'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -36,6 +38,8 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       jobs: { type: 'string', short: 'j' },
       'allow-meta-commands': { type: 'boolean' },
       ...keyOptions,
+      ...remoteOptions,
+      dir: { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 0, max: 1, usage },
@@ -58,10 +62,12 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   const jobs = integer(values.jobs, '--jobs');
   if (jobs !== undefined && (jobs < 1 || jobs > 64)) throw new PgBackupError('usage', `--jobs must be between 1 and 64 (got ${jobs})`);
   const keys = await readKeys(ctx, values);
+  // A remote object (s3://…, gs://…, NAME/<container>/<database>/<file>) is downloaded and checked first.
+  const backupPath = await localCopyOf(ctx, positionals[0], backupDirFor(ctx, values.dir), values);
   const plan = await planRestore(docker, {
     keys,
     jobs,
-    backupPath: positionals[0],
+    backupPath,
     to: values.to,
     database: values.database,
     stop: values.stop,

@@ -274,6 +274,24 @@ export class RemoteStore {
     }));
   }
 
+  /** The backups below `sub` with what their sidecars say (read a few at a time). */
+  async listWithSidecars(sub = '', signal?: AbortSignal): Promise<(RemoteBackup & { sidecar?: RemoteSidecar })[]> {
+    const backups = await this.list(sub);
+    const rows: (RemoteBackup & { sidecar?: RemoteSidecar })[] = new Array(backups.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < backups.length && !signal?.aborted) {
+        const i = next++;
+        const b = backups[i];
+        const sidecar = b.hasSidecar ? await this.readSidecar(b.key) : undefined;
+        rows[i] = { ...b, container: sidecar?.container ?? b.container, database: sidecar?.database ?? b.database, sidecar };
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    if (signal?.aborted) throw cancelledError('The listing');
+    return rows;
+  }
+
   /** Deletes each backup object and its sidecar. */
   async delete(keys: string[]): Promise<void> {
     await this.client.delete(keys.flatMap((k) => [k, sidecarKey(k)]));
