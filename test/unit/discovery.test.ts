@@ -93,7 +93,7 @@ describe('discovery rules', () => {
 
     it('is then stopped during a restore like any other app of the project', () => {
       const migrate = c('shop-migrate-1', 'postgres:17', project, true);
-      const all = classifyApps([db, migrate], (id) => (id === 'shop-migrate-1' ? { PGHOST: 'db' } : {}));
+      const all = classifyApps([db, migrate], (id): Record<string, string> => (id === 'shop-migrate-1' ? { PGHOST: 'db' } : {}));
       const apps = findAppContainers({ id: db.id, name: db.name, composeProject: 'shop', composeService: 'db' }, all).map((a) => a.name);
       assert.deepEqual(apps, ['shop-migrate-1']);
     });
