@@ -5,12 +5,13 @@ import { executeRestore } from '../../core/restore/execute';
 import { planRestore } from '../../core/restore/plan';
 import { planUndo, undoRestore } from '../../core/undo';
 import { keyOptions, readKeys } from '../encryption';
-import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { checkTimeoutMs, checksAfter, checksJson } from './check';
+import { EXIT_CHECKS_FAILED, EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
-  '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
+  'pg-docker-backup restore <backup-file> [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--no-checks] [--check-timeout S] [--yes] [--json]\n' +
+  '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
 function showPlan(ctx: CliContext, plan: { steps: string[] }, values: { json?: boolean; 'dry-run'?: boolean }): boolean {
@@ -36,6 +37,8 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       jobs: { type: 'string', short: 'j' },
       'allow-meta-commands': { type: 'boolean' },
       ...keyOptions,
+      'no-checks': { type: 'boolean' },
+      'check-timeout': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 0, max: 1, usage },
@@ -43,6 +46,9 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   const docker = dockerFor(ctx);
   const discovery = discoveryFor(ctx);
   const common = { signal: ctx.signal, logger: ctx.logger, discovery, onProgress: progressPrinter(ctx) };
+  const timeoutMs = checkTimeoutMs(values['check-timeout'], '--check-timeout');
+  const after = (container: string, database: string, backupPath: string | undefined, undoHint: string | undefined) =>
+    values['no-checks'] ? Promise.resolve(undefined) : checksAfter(ctx, docker, { container, database, backupPath, timeoutMs }, !!values.json, undoHint);
   if (values.undo) {
     const container = values.to ?? positionals[0];
     if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
@@ -50,9 +56,10 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     if (showPlan(ctx, plan, values)) return EXIT_OK;
     await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
     const r = await undoRestore(docker, plan, common);
-    if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings });
-    else say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
-    return EXIT_OK;
+    if (!values.json) say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
+    const checks = await after(plan.container.name, plan.database, undefined, `The undo can itself be undone: \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
+    if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings, checks: checks ? checksJson(checks) : null });
+    return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
   }
   if (positionals.length !== 1) throw new PgBackupError('usage', `usage: ${usage}`);
   const jobs = integer(values.jobs, '--jobs');
@@ -72,6 +79,18 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   if (showPlan(ctx, plan, values)) return EXIT_OK;
   await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
   const r = await executeRestore(docker, plan, { ...common, keys });
+  if (!values.json) {
+    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
+    say(ctx, `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)} (apps down ${formatDuration(r.downtimeMs)}).`);
+    if (r.keptPrevious) say(ctx, `The previous database is kept as "${r.keptPrevious}": undo with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
+    for (const w of r.warnings) say(ctx, `warning: ${w}`);
+  }
+  const checks = await after(
+    plan.container.name,
+    plan.database,
+    plan.backup.path,
+    r.keptPrevious ? `Undo the restore with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.` : 'There is no previous database to go back to (--drop-previous, or there was none).',
+  );
   if (values.json) {
     writeJson(ctx, {
       restored: true,
@@ -85,12 +104,8 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       durationMs: r.durationMs,
       downtimeMs: r.downtimeMs,
       warnings: r.warnings,
+      checks: checks ? checksJson(checks) : null,
     });
-  } else {
-    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
-    say(ctx, `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)} (apps down ${formatDuration(r.downtimeMs)}).`);
-    if (r.keptPrevious) say(ctx, `The previous database is kept as "${r.keptPrevious}": undo with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
-    for (const w of r.warnings) say(ctx, `warning: ${w}`);
   }
-  return EXIT_OK;
+  return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }

@@ -24,6 +24,8 @@ export interface ContainerDetails extends ContainerSummary {
   healthOutput?: string;
   /** Exit code of the last run (when not running). */
   exitCode?: number;
+  /** When it was last started (undefined when never). */
+  startedAt?: Date;
   /** `no`, `always`, `unless-stopped`, `on-failure`. */
   restartPolicy: string;
   /** Published TCP ports: container port → host address and port. */
@@ -179,6 +181,7 @@ function toDetails(c: Docker.ContainerInspectInfo): ContainerDetails {
     health: health?.Status && health.Status !== 'none' ? health.Status : undefined,
     healthOutput: lastHealth && lastHealth.ExitCode !== 0 ? String(lastHealth.Output ?? '').trim().slice(-500) : undefined,
     exitCode: c.State.Running ? undefined : c.State.ExitCode,
+    startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001-') ? new Date(c.State.StartedAt) : undefined,
     restartPolicy: c.HostConfig?.RestartPolicy?.Name || 'no',
     ports: publishedPorts(c.NetworkSettings?.Ports as Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined),
   };
