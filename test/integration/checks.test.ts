@@ -69,7 +69,7 @@ describe('after-restore checks and version pitfalls (real containers)', function
   it('lists app containers of a Postgres image as apps, not databases', async function () {
     const r = await cli(['containers', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const listed = (r.json as unknown as { name: string; appContainers: { name: string }[] }[]) ?? [];
+    const listed = (r.json as unknown as { containers: { name: string; appContainers: { name: string }[] }[] }).containers;
     const names = listed.map((c) => c.name);
     for (const a of Object.values(apps)) assert.ok(!names.includes(a), `${a} is listed as a database container`);
     const db = listed.find((c) => c.name === pg.name);
@@ -110,6 +110,7 @@ describe('after-restore checks and version pitfalls (real containers)', function
     assert.match(r.stdout, /^Checks: \d+ passed, 3 failed/);
     assert.match(r.stdout, /FAILED\s+app login\s+\S*wrongpw/);
     assert.match(r.stdout, /ok\s+row counts\s+chinook/);
+    console.log(r.stdout);
   });
 
   it('refuses a pg_dump 17 plain dump into PostgreSQL 15 with the reason, nothing changed', async function () {

@@ -1,5 +1,8 @@
 import { integer, parse } from '../args';
+import type { DockerClient } from '../../core/docker/client';
 import { PgBackupError } from '../../core/errors';
+import type { OperationContext } from '../../core/operation';
+import type { CheckReport } from '../../core/restore/checks';
 import { formatDuration } from '../../core/progress';
 import { executeRestore } from '../../core/restore/execute';
 import { planRestore } from '../../core/restore/plan';
@@ -22,6 +25,28 @@ function showPlan(ctx: CliContext, plan: { steps: string[] }, values: { json?: b
   }
   if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
   return false;
+}
+
+type AfterChecks = (container: string, database: string, backupPath: string | undefined, undoHint: string | undefined) => Promise<CheckReport | undefined>;
+
+/** `restore --undo`: plan, confirm, swap back, then the checks. */
+async function undoCommand(
+  ctx: CliContext,
+  docker: DockerClient,
+  container: string | undefined,
+  values: { database?: string; stop?: string[]; json?: boolean; yes?: boolean; 'dry-run'?: boolean },
+  common: OperationContext,
+  after: AfterChecks,
+): Promise<number> {
+  if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
+  const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
+  if (showPlan(ctx, plan, values)) return EXIT_OK;
+  await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
+  const r = await undoRestore(docker, plan, common);
+  if (!values.json) say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
+  const checks = await after(plan.container.name, plan.database, undefined, `The undo can itself be undone: \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
+  if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings, checks: checks ? checksJson(checks) : null });
+  return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }
 
 export async function restoreCommand(ctx: CliContext, args: string[]): Promise<number> {
@@ -47,20 +72,9 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   const discovery = discoveryFor(ctx);
   const common = { signal: ctx.signal, logger: ctx.logger, discovery, onProgress: progressPrinter(ctx) };
   const timeoutMs = checkTimeoutMs(values['check-timeout'], '--check-timeout');
-  const after = (container: string, database: string, backupPath: string | undefined, undoHint: string | undefined) =>
+  const after: AfterChecks = (container, database, backupPath, undoHint) =>
     values['no-checks'] ? Promise.resolve(undefined) : checksAfter(ctx, docker, { container, database, backupPath, timeoutMs }, !!values.json, undoHint);
-  if (values.undo) {
-    const container = values.to ?? positionals[0];
-    if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
-    const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
-    if (showPlan(ctx, plan, values)) return EXIT_OK;
-    await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
-    const r = await undoRestore(docker, plan, common);
-    if (!values.json) say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
-    const checks = await after(plan.container.name, plan.database, undefined, `The undo can itself be undone: \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
-    if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings, checks: checks ? checksJson(checks) : null });
-    return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
-  }
+  if (values.undo) return undoCommand(ctx, docker, values.to ?? positionals[0], values, common, after);
   if (positionals.length !== 1) throw new PgBackupError('usage', `usage: ${usage}`);
   const jobs = integer(values.jobs, '--jobs');
   if (jobs !== undefined && (jobs < 1 || jobs > 64)) throw new PgBackupError('usage', `--jobs must be between 1 and 64 (got ${jobs})`);

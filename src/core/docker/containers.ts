@@ -259,15 +259,17 @@ export function createContainerClient(conn: DockerConnection): ContainerClient {
         throw wrapDockerError(`reading the CPUs of ${container}`, e);
       }
     },
-    async waitContainer(idOrName, signal) {
-      const docker = await conn.docker();
-      log.debug(`docker: wait for ${idOrName}`);
-      try {
-        const r = (await docker.getContainer(idOrName).wait({ abortSignal: signal })) as { StatusCode?: number };
-        return r.StatusCode ?? -1;
-      } catch (e) {
-        throw wrapDockerError(`waiting for container ${idOrName}`, e);
-      }
-    },
+    waitContainer: (idOrName, signal) => waitForContainer(conn, idOrName, signal),
   };
+}
+
+async function waitForContainer(conn: DockerConnection, idOrName: string, signal?: AbortSignal): Promise<number> {
+  const docker = await conn.docker();
+  conn.log.debug(`docker: wait for ${idOrName}`);
+  try {
+    const r = (await docker.getContainer(idOrName).wait({ abortSignal: signal })) as { StatusCode?: number };
+    return r.StatusCode ?? -1;
+  } catch (e) {
+    throw wrapDockerError(`waiting for container ${idOrName}`, e);
+  }
 }
