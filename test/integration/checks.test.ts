@@ -110,7 +110,6 @@ describe('after-restore checks and version pitfalls (real containers)', function
     assert.match(r.stdout, /^Checks: \d+ passed, 3 failed/);
     assert.match(r.stdout, /FAILED\s+app login\s+\S*wrongpw/);
     assert.match(r.stdout, /ok\s+row counts\s+chinook/);
-    console.log(r.stdout);
   });
 
   it('refuses a pg_dump 17 plain dump into PostgreSQL 15 with the reason, nothing changed', async function () {
