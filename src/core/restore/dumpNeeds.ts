@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DockerClient } from '../docker/client';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
-import { decoders } from '../pipeline/stage';
+import { decoders } from '../pipeline/layers';
+import type { KeyMaterial } from '../pipeline/stage';
 import { execClient, type PgTarget } from '../postgres/client';
 import type { BackupSource } from './source';
 
@@ -39,7 +40,7 @@ export function extensionsInToc(listing: string): string[] {
 }
 
 /** The decoded head of a plain dump, up to the first table's data or `limit` bytes. */
-async function plainHead(source: BackupSource, limit: number, signal?: AbortSignal): Promise<string> {
+async function plainHead(source: BackupSource, limit: number, keys: KeyMaterial | undefined, signal?: AbortSignal): Promise<string> {
   const stop = new AbortController();
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -53,7 +54,7 @@ async function plainHead(source: BackupSource, limit: number, signal?: AbortSign
     },
   });
   try {
-    await pipeline([createReadStream(source.entry.path, { highWaterMark: 256 * 1024 }), ...decoders(source.stages), sink], { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
+    await pipeline([createReadStream(source.entry.path, { highWaterMark: 256 * 1024 }), ...decoders(source.stages, keys), sink], { signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
   } catch (e) {
     if (!stop.signal.aborted) throw e;
   }
@@ -61,14 +62,18 @@ async function plainHead(source: BackupSource, limit: number, signal?: AbortSign
 }
 
 /** `pg_restore -l` in the target container, fed the archive: reads the table of contents and stops. */
-async function archiveListing(docker: DockerClient, target: PgTarget, source: BackupSource, signal?: AbortSignal): Promise<string> {
+async function archiveListing(docker: DockerClient, target: PgTarget, source: BackupSource, keys: KeyMaterial | undefined, signal?: AbortSignal): Promise<string> {
   const file = createReadStream(source.entry.path, { highWaterMark: 1024 * 1024 });
+  const stages = decoders(source.stages, keys);
+  // A decode error ends the input early: pg_restore then fails, and the extensions stay unknown.
+  const input = stages.reduce<Readable>((s, d) => s.pipe(d), file);
   try {
-    const r = await execClient(docker, target, ['pg_restore', '-l'], { stdin: file, signal, maxStdoutBytes: 32 * 1024 * 1024, what: 'reading the archive’s table of contents' });
+    const r = await execClient(docker, target, ['pg_restore', '-l'], { stdin: input, signal, maxStdoutBytes: 32 * 1024 * 1024, what: 'reading the archive’s table of contents' });
     if (r.exitCode !== 0) throw new Error(r.stderr.trim().split('\n')[0] || `pg_restore -l exited ${r.exitCode}`);
     return r.stdout;
   } finally {
     file.destroy();
+    for (const d of stages) d.destroy();
   }
 }
 
@@ -77,20 +82,20 @@ async function archiveListing(docker: DockerClient, target: PgTarget, source: Ba
  * (`pg_restore -l` in the target container) or the plain SQL's head; and whether a plain dump uses `\restrict`.
  * Never throws: what cannot be read becomes `extensionsUnknown`.
  */
-export async function readDumpNeeds(docker: DockerClient, target: PgTarget, source: BackupSource, options: { canReadArchive: boolean; signal?: AbortSignal; log?: Logger }): Promise<DumpNeeds> {
+export async function readDumpNeeds(docker: DockerClient, target: PgTarget, source: BackupSource, options: { canReadArchive: boolean; keys?: KeyMaterial; signal?: AbortSignal; log?: Logger }): Promise<DumpNeeds> {
   const fromManifest = source.entry.manifest?.extensions;
-  const encrypted = source.stages.some((s) => s.kind === 'encrypt');
+  const encrypted = source.stages.some((s) => s.kind === 'encrypt') && !options.keys;
   const needs: DumpNeeds = fromManifest ? { extensions: [...fromManifest] } : {};
   try {
     if (source.format === 'sql' && !encrypted) {
-      const head = scanPlainHead(await plainHead(source, PLAIN_HEAD_LIMIT, options.signal));
+      const head = scanPlainHead(await plainHead(source, PLAIN_HEAD_LIMIT, options.keys, options.signal));
       needs.restrictSeen = head.restrictSeen;
       needs.extensions ??= head.extensions;
     } else if (!fromManifest && encrypted) {
       needs.extensionsUnknown = 'the file is encrypted and has no manifest listing them';
     } else if (!fromManifest && source.format === 'custom') {
-      if (!options.canReadArchive || source.stages.length > 0) needs.extensionsUnknown = 'the archive cannot be listed by this container’s pg_restore';
-      else needs.extensions = extensionsInToc(await archiveListing(docker, target, source, options.signal));
+      if (!options.canReadArchive) needs.extensionsUnknown = 'the archive cannot be listed by this container’s pg_restore';
+      else needs.extensions = extensionsInToc(await archiveListing(docker, target, source, options.keys, options.signal));
     }
   } catch (e) {
     if (options.signal?.aborted) throw e;

@@ -230,7 +230,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   const [apps, cpus, needs] = await Promise.all([
     runningApps(docker, options.stop, c.appContainers),
     source.format === 'custom' && options.jobs === undefined && source.entry.sizeBytes >= PARALLEL_MIN_BYTES ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
-    readDumpNeeds(docker, server.target, source, { canReadArchive: dumpMajor === undefined || dumpMajor <= server.info.major, signal: op.signal, log: op.log }),
+    readDumpNeeds(docker, server.target, source, { canReadArchive: dumpMajor === undefined || dumpMajor <= server.info.major, keys: options.keys, signal: op.signal, log: op.log }),
   ]);
   const facts: RestoreFacts = {
     source,
