@@ -79,7 +79,7 @@ function gatherFacts(docker: DockerClient, container: PgContainer, database: str
     const partial = (options.tables?.length ?? 0) + (options.schemas?.length ?? 0) > 0;
     const [all, deps] = await Promise.all([
       tableRowCounts(docker, container.target, database, exact, op.signal),
-      partial ? undefined : dumpDependencies(docker, container.target, database, !!options.noOwner, op.signal),
+      partial ? {} : dumpDependencies(docker, container.target, database, !!options.noOwner, op.signal),
     ]);
     const tables: TableCount[] = all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
     return { server: overview.server, exact, tables, deps };
@@ -173,8 +173,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       created: created.toISOString(),
       durationMs,
       rowCounts: exact ? 'exact' : 'estimated',
-      tables,
-      ...(deps ? { extensions: deps.extensions, roles: deps.roles } : {}),
+      tables, ...deps,
     };
     await sink.commit(manifest);
     op.log.info(`backup written: ${sink.location} (${formatBytes(counter.bytes)} in ${durationMs} ms, sha256 ${manifest.sha256})`);
