@@ -16,6 +16,8 @@ export interface CliContext {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** The operation was done, but an after-check failed (`check`: a check failed). */
+export const EXIT_CHECKS_FAILED = 3;
 
 export function exitCodeFor(e: unknown): number {
   if (isPgBackupError(e)) return e.kind === 'usage' || e.kind === 'refused' || e.kind === 'notFound' ? EXIT_USAGE : EXIT_FAILED;

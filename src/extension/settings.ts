@@ -11,7 +11,7 @@ export const SECTION = 'pgDockerBackup';
  * Settings that run or delete things. In an untrusted workspace their workspace values are ignored
  * (package.json also lists them as restrictedConfigurations, so VS Code does the same).
  */
-const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup']);
+const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks']);
 
 export interface Settings {
   backupDirectory: string;
@@ -28,6 +28,9 @@ export interface Settings {
   /** `pgDockerBackup.retention` as written (keepLast … keepYearly, keepWithin); see retentionPolicy(). */
   retention: RetentionSetting;
   pruneAfterBackup: boolean;
+  /** App container name → health URLs the checks expect a 200 from. */
+  healthChecks: Record<string, string[]>;
+  checkTimeoutSeconds: number;
 }
 
 export interface RetentionSetting {
@@ -96,6 +99,8 @@ export function readSettings(): Settings {
     demoImage: get<string>(c, 'demoImage', 'postgres:16'),
     retention: ((r) => (r && typeof r === 'object' ? r : DEFAULT_RETENTION))(get<RetentionSetting>(c, 'retention', DEFAULT_RETENTION)),
     pruneAfterBackup: get<boolean>(c, 'pruneAfterBackup', false) === true,
+    healthChecks: get<Record<string, string[]>>(c, 'healthChecks', {}),
+    checkTimeoutSeconds: ((t) => (Number.isFinite(t) && t >= 1 && t <= 3600 ? t : 60))(get<number>(c, 'checkTimeoutSeconds', 60)),
   };
 }
 

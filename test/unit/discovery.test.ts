@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { connectionFromEnv, findAppContainers, globMatch, isPostgresContainer, isProtected } from '../../src/core/postgres/discovery';
+import { appConnectionOf, databaseHostsOf, parseDatabaseUrl } from '../../src/core/postgres/appEnv';
+import { classifyApps, connectionFromEnv, findAppContainers, globMatch, isPostgresContainer, isProtected } from '../../src/core/postgres/discovery';
 
 const c = (name: string, image: string, labels: Record<string, string> = {}, isDatabase = false) => ({
   id: name,
@@ -54,5 +55,58 @@ describe('discovery rules', () => {
     assert.ok(!isProtected({ name: 'dev-db', labels: {} }, ['prod-*']));
     assert.ok(globMatch('a?c', 'abc'));
     assert.ok(!globMatch('a.c', 'abc'));
+  });
+
+  describe('app containers of a Postgres image', () => {
+    const project = { 'com.docker.compose.project': 'shop' };
+    const db = c('shop-db-1', 'postgres:17', { ...project, 'com.docker.compose.service': 'db' }, true);
+    const classify = (others: ReturnType<typeof c>[], envs: Record<string, Record<string, string>>, aliases: Record<string, string[]> = {}) =>
+      Object.fromEntries(classifyApps([db, ...others], (id) => envs[id], (id) => aliases[id]).map((x) => [x.name, x.isDatabase]));
+
+    it('is an app when its environment points at the database by service, container name or alias', () => {
+      const migrate = c('shop-migrate-1', 'postgres:17', project, true);
+      const job = c('shop-job-1', 'postgres:17', project, true);
+      const url = c('shop-url-1', 'postgres:17', project, true);
+      const viaAlias = c('shop-alias-1', 'postgres:17', project, true);
+      const r = classify([migrate, job, url, viaAlias], {
+        'shop-migrate-1': { PGHOST: 'db', PGPASSWORD: 'x' },
+        'shop-job-1': { POSTGRES_HOST: 'shop-db-1', POSTGRES_PASSWORD: 'x' },
+        'shop-url-1': { DATABASE_URL: 'postgresql://app:pw@DB:5432/shop' },
+        'shop-alias-1': { PGHOST: 'database.internal' },
+      }, { 'shop-db-1': ['db', 'database.internal'] });
+      assert.deepEqual(r, { 'shop-db-1': true, 'shop-migrate-1': false, 'shop-job-1': false, 'shop-url-1': false, 'shop-alias-1': false });
+    });
+
+    it('stays a database when it points at itself, elsewhere, another project, or is labelled enable=true', () => {
+      const local = c('shop-replica-1', 'postgres:17', project, true);
+      const elsewhere = c('shop-remote-1', 'postgres:17', project, true);
+      const otherProject = c('other-job-1', 'postgres:17', { 'com.docker.compose.project': 'other' }, true);
+      const labelled = c('shop-forced-1', 'postgres:17', { ...project, 'pg-docker-backup.enable': 'true' }, true);
+      const r = classify([local, elsewhere, otherProject, labelled], {
+        'shop-replica-1': { PGHOST: 'localhost' },
+        'shop-remote-1': { PGHOST: 'db.example.com' },
+        'other-job-1': { PGHOST: 'db' },
+        'shop-forced-1': { PGHOST: 'db' },
+      });
+      assert.deepEqual(r, { 'shop-db-1': true, 'shop-replica-1': true, 'shop-remote-1': true, 'other-job-1': true, 'shop-forced-1': true });
+    });
+
+    it('is then stopped during a restore like any other app of the project', () => {
+      const migrate = c('shop-migrate-1', 'postgres:17', project, true);
+      const all = classifyApps([db, migrate], (id): Record<string, string> => (id === 'shop-migrate-1' ? { PGHOST: 'db' } : {}));
+      const apps = findAppContainers({ id: db.id, name: db.name, composeProject: 'shop', composeService: 'db' }, all).map((a) => a.name);
+      assert.deepEqual(apps, ['shop-migrate-1']);
+    });
+
+    it('reads DATABASE_URL, PG* and POSTGRES_* for host, user and password', () => {
+      assert.deepEqual(parseDatabaseUrl('postgres://us%40er:p%3Ass@db:6543/my%20db?sslmode=disable'), { host: 'db', port: 6543, user: 'us@er', password: 'p:ss', database: 'my db' });
+      assert.equal(parseDatabaseUrl('mysql://db/x'), undefined);
+      assert.deepEqual(databaseHostsOf({ PGHOST: 'DB,replica', DATABASE_URL: 'postgresql://u:p@db/x' }), ['db', 'replica']);
+      const fromUrl = appConnectionOf({ DATABASE_URL: 'postgresql://app:s3cret@db/shop', PGUSER: 'ignored' });
+      assert.deepEqual({ user: fromUrl.user, password: fromUrl.password, database: fromUrl.database, source: fromUrl.source }, { user: 'app', password: 's3cret', database: 'shop', source: 'DATABASE_URL' });
+      const fromPg = appConnectionOf({ PGHOST: 'db', PGUSER: 'app', PGPASSWORD: 'pw', PGPORT: '5433' });
+      assert.deepEqual({ host: fromPg.host, port: fromPg.port, user: fromPg.user, password: fromPg.password, source: fromPg.source }, { host: 'db', port: 5433, user: 'app', password: 'pw', source: 'PGUSER/PGPASSWORD' });
+      assert.equal(appConnectionOf({ POSTGRES_USER: 'a', POSTGRES_PASSWORD: 'b' }).source, 'POSTGRES_USER/POSTGRES_PASSWORD');
+    });
   });
 });

@@ -23,16 +23,19 @@ function source(o: { format?: 'sql' | 'custom'; stages?: StageRecord[]; size?: n
   };
 }
 
-function facts(src: BackupSource, o: { major?: number; databases?: string[]; cpus?: number; apps?: string[] } = {}): RestoreFacts {
+function facts(src: BackupSource, o: { version?: string; extensions?: string[]; needs?: RestoreFacts['needs']; major?: number; databases?: string[]; cpus?: number; apps?: string[] } = {}): RestoreFacts {
   return {
     source: src,
     container: { id: 'c1', name: 'db', protected: false },
-    server: { version: `${o.major ?? 17}.2`, versionNum: (o.major ?? 17) * 10000 + 2, major: o.major ?? 17 },
+    server: { version: o.version ?? `${o.major ?? 17}.20`, versionNum: (o.major ?? 17) * 10000 + 20, major: o.major ?? 17 },
     maintenanceDb: 'postgres',
     databases: (o.databases ?? ['postgres', 'shop']).map((name) => ({ name, sizeBytes: 1, owner: 'u', allowConnections: true, connections: 0 })),
     liveProperties: undefined,
     runningApps: (o.apps ?? []).map((name) => ({ id: name, name, state: 'running' })),
     cpus: o.cpus ?? 2,
+    image: 'postgres:17',
+    availableExtensions: o.extensions ?? ['plpgsql', 'pg_trgm', 'hstore'],
+    needs: o.needs,
   };
 }
 

@@ -1,9 +1,10 @@
 import { parse } from '../args';
 import { planReset, resetDatabase } from '../../core/reset';
-import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { checkTimeoutMs, checksAfter, checksJson } from './check';
+import { EXIT_CHECKS_FAILED, EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
-export const usage = 'pg-docker-backup reset <container> [--database DB] [--restart CONTAINER]... [--no-safety-backup] [--dir DIR] [--yes] [--json]';
+export const usage = 'pg-docker-backup reset <container> [--database DB] [--restart CONTAINER]... [--no-safety-backup] [--dir DIR] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 export async function resetCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -13,6 +14,8 @@ export async function resetCommand(ctx: CliContext, args: string[]): Promise<num
       restart: { type: 'string', multiple: true },
       'no-safety-backup': { type: 'boolean' },
       dir: { type: 'string' },
+      'no-checks': { type: 'boolean' },
+      'check-timeout': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 1, max: 1, usage },
@@ -36,12 +39,15 @@ export async function resetCommand(ctx: CliContext, args: string[]): Promise<num
     yes: !!values.yes,
     typeToConfirm: plan.container.protected ? plan.database : undefined,
   });
+  const timeoutMs = checkTimeoutMs(values['check-timeout'], '--check-timeout');
   const r = await resetDatabase(docker, plan, options);
-  if (values.json) writeJson(ctx, { reset: true, container: plan.container.name, database: plan.database, safetyBackup: r.safetyBackup?.path ?? null, downtimeMs: r.downtimeMs, warnings: r.warnings });
-  else {
+  if (!values.json) {
     if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
     say(ctx, `Reset "${plan.database}" in ${plan.container.name}.${r.safetyBackup ? ` Safety backup: ${r.safetyBackup.path}` : ''}`);
     for (const w of r.warnings) say(ctx, `warning: ${w}`);
   }
-  return EXIT_OK;
+  const undoHint = r.safetyBackup ? `The data is in the safety backup: \`pg-docker-backup restore ${r.safetyBackup.path} --to ${plan.container.name}\`.` : 'There was no safety backup (--no-safety-backup).';
+  const checks = values['no-checks'] ? undefined : await checksAfter(ctx, docker, { container: plan.container.name, database: plan.database, timeoutMs }, !!values.json, undoHint);
+  if (values.json) writeJson(ctx, { reset: true, container: plan.container.name, database: plan.database, safetyBackup: r.safetyBackup?.path ?? null, downtimeMs: r.downtimeMs, warnings: r.warnings, checks: checks ? checksJson(checks) : null });
+  return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }

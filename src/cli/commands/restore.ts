@@ -1,5 +1,8 @@
 import { integer, parse } from '../args';
+import type { DockerClient } from '../../core/docker/client';
 import { PgBackupError } from '../../core/errors';
+import type { OperationContext } from '../../core/operation';
+import type { CheckReport } from '../../core/restore/checks';
 import { formatDuration } from '../../core/progress';
 import { executeRestore } from '../../core/restore/execute';
 import { planRestore } from '../../core/restore/plan';
@@ -7,12 +10,13 @@ import { planUndo, undoRestore } from '../../core/undo';
 import { keyOptions, readKeys } from '../encryption';
 import { localCopyOf } from '../remoteBackup';
 import { remoteOptions } from '../remotes';
-import { EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
+import { checkTimeoutMs, checksAfter, checksJson } from './check';
+import { EXIT_CHECKS_FAILED, EXIT_OK, confirm, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--yes] [--json]\n' +
-  '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--yes] [--json]';
+  'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--no-checks] [--check-timeout S] [--yes] [--json]\n' +
+  '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
 function showPlan(ctx: CliContext, plan: { steps: string[] }, values: { json?: boolean; 'dry-run'?: boolean }): boolean {
@@ -23,6 +27,28 @@ function showPlan(ctx: CliContext, plan: { steps: string[] }, values: { json?: b
   }
   if (!values.json) say(ctx, `Plan:\n  ${plan.steps.join('\n  ')}`);
   return false;
+}
+
+type AfterChecks = (container: string, database: string, backupPath: string | undefined, undoHint: string | undefined) => Promise<CheckReport | undefined>;
+
+/** `restore --undo`: plan, confirm, swap back, then the checks. */
+async function undoCommand(
+  ctx: CliContext,
+  docker: DockerClient,
+  container: string | undefined,
+  values: { database?: string; stop?: string[]; json?: boolean; yes?: boolean; 'dry-run'?: boolean },
+  common: OperationContext,
+  after: AfterChecks,
+): Promise<number> {
+  if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
+  const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
+  if (showPlan(ctx, plan, values)) return EXIT_OK;
+  await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
+  const r = await undoRestore(docker, plan, common);
+  if (!values.json) say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
+  const checks = await after(plan.container.name, plan.database, undefined, `The undo can itself be undone: \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
+  if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings, checks: checks ? checksJson(checks) : null });
+  return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }
 
 export async function restoreCommand(ctx: CliContext, args: string[]): Promise<number> {
@@ -40,6 +66,8 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       ...keyOptions,
       ...remoteOptions,
       dir: { type: 'string' },
+      'no-checks': { type: 'boolean' },
+      'check-timeout': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
     },
     { min: 0, max: 1, usage },
@@ -47,17 +75,10 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   const docker = dockerFor(ctx);
   const discovery = discoveryFor(ctx);
   const common = { signal: ctx.signal, logger: ctx.logger, discovery, onProgress: progressPrinter(ctx) };
-  if (values.undo) {
-    const container = values.to ?? positionals[0];
-    if (!container) throw new PgBackupError('usage', `restore --undo needs the container.\nusage: ${usage}`);
-    const plan = await planUndo(docker, { container, database: values.database, stop: values.stop, ...common });
-    if (showPlan(ctx, plan, values)) return EXIT_OK;
-    await confirm(ctx, `Undo the last restore of "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
-    const r = await undoRestore(docker, plan, common);
-    if (values.json) writeJson(ctx, { undone: true, database: plan.database, container: plan.container.name, restoredFrom: plan.previousDatabase, keptAs: plan.currentKeptAs, downtimeMs: r.downtimeMs, warnings: r.warnings });
-    else say(ctx, `Undone: "${plan.database}" is back; the restored one is kept as "${plan.currentKeptAs}".${r.warnings.map((w) => `\nwarning: ${w}`).join('')}`);
-    return EXIT_OK;
-  }
+  const timeoutMs = checkTimeoutMs(values['check-timeout'], '--check-timeout');
+  const after: AfterChecks = (container, database, backupPath, undoHint) =>
+    values['no-checks'] ? Promise.resolve(undefined) : checksAfter(ctx, docker, { container, database, backupPath, timeoutMs }, !!values.json, undoHint);
+  if (values.undo) return undoCommand(ctx, docker, values.to ?? positionals[0], values, common, after);
   if (positionals.length !== 1) throw new PgBackupError('usage', `usage: ${usage}`);
   const jobs = integer(values.jobs, '--jobs');
   if (jobs !== undefined && (jobs < 1 || jobs > 64)) throw new PgBackupError('usage', `--jobs must be between 1 and 64 (got ${jobs})`);
@@ -78,6 +99,18 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   if (showPlan(ctx, plan, values)) return EXIT_OK;
   await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
   const r = await executeRestore(docker, plan, { ...common, keys });
+  if (!values.json) {
+    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
+    say(ctx, `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)} (apps down ${formatDuration(r.downtimeMs)}).`);
+    if (r.keptPrevious) say(ctx, `The previous database is kept as "${r.keptPrevious}": undo with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
+    for (const w of r.warnings) say(ctx, `warning: ${w}`);
+  }
+  const checks = await after(
+    plan.container.name,
+    plan.database,
+    plan.backup.path,
+    r.keptPrevious ? `Undo the restore with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.` : 'There is no previous database to go back to (--drop-previous, or there was none).',
+  );
   if (values.json) {
     writeJson(ctx, {
       restored: true,
@@ -91,12 +124,8 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       durationMs: r.durationMs,
       downtimeMs: r.downtimeMs,
       warnings: r.warnings,
+      checks: checks ? checksJson(checks) : null,
     });
-  } else {
-    if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
-    say(ctx, `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)} (apps down ${formatDuration(r.downtimeMs)}).`);
-    if (r.keptPrevious) say(ctx, `The previous database is kept as "${r.keptPrevious}": undo with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.`);
-    for (const w of r.warnings) say(ctx, `warning: ${w}`);
   }
-  return EXIT_OK;
+  return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }

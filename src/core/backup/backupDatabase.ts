@@ -14,6 +14,7 @@ import { findContainer, type PgContainer } from '../postgres/discovery';
 import { tableMatchesPatterns } from '../postgres/sql';
 import { HashingCounter, formatBytes } from '../progress';
 import { formatExtension, type BackupFormat } from '../store/naming';
+import { dumpDependencies } from './dependencies';
 import { detectBackupContent } from './format';
 import type { BackupManifest } from './manifest';
 import { codecSinceMajor, DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type Compression, type TableCount } from './pgDump';
@@ -74,9 +75,14 @@ function gatherFacts(docker: DockerClient, container: PgContainer, database: str
       throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${overview.databases.map((d) => d.name).join(', ') || 'none'}.`);
     }
     const exact = dbInfo.sizeBytes >= 0 && dbInfo.sizeBytes <= (options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES);
-    const all = await tableRowCounts(docker, container.target, database, exact, op.signal);
+    // Extensions and roles for a whole database only: pg_dump -t/-n leaves CREATE EXTENSION out.
+    const partial = (options.tables?.length ?? 0) + (options.schemas?.length ?? 0) > 0;
+    const [all, deps] = await Promise.all([
+      tableRowCounts(docker, container.target, database, exact, op.signal),
+      partial ? {} : dumpDependencies(docker, container.target, database, !!options.noOwner, op.signal),
+    ]);
     const tables: TableCount[] = all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
-    return { server: overview.server, exact, tables };
+    return { server: overview.server, exact, tables, deps };
   });
   facts.catch(() => undefined);
   return { facts, major: overviewP.then((o) => o.server.major) };
@@ -157,7 +163,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     if (result.exitCode !== 0) throw clientError(target, 'pg_dump', result, `Backing up ${database}`);
     if (counter.bytes === 0) throw new PgBackupError('failed', `pg_dump wrote nothing for ${database} in ${container.name}.`, { detail: result.stderr });
     if (!settled.f) throw settled.e;
-    const { server, exact, tables } = settled.f;
+    const { server, exact, tables, deps } = settled.f;
     const pgDumpVersion = await dumpVersionOf(docker, target, head.head());
     const durationMs = Date.now() - started;
     op.progress.bytes(counter.bytes, undefined, started, true);
@@ -182,7 +188,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       created: created.toISOString(),
       durationMs,
       rowCounts: exact ? 'exact' : 'estimated',
-      tables,
+      tables, ...deps,
     };
     await sink.commit(manifest);
     op.log.info(`backup written: ${sink.location} (${formatBytes(counter.bytes)} in ${durationMs} ms, sha256 ${manifest.sha256})`);

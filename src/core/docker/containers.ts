@@ -15,8 +15,21 @@ export interface ContainerSummary {
 
 export interface ContainerDetails extends ContainerSummary {
   env: Record<string, string>;
-  /** The container's network aliases are not needed; the compose labels carry project and service. */
   user: string;
+  /** The names other containers reach it by on its networks (aliases, e.g. a compose service name). */
+  networkAliases: string[];
+  /** Docker healthcheck state (`starting`, `healthy`, `unhealthy`); undefined without a healthcheck. */
+  health?: string;
+  /** The last healthcheck's output, when it failed. */
+  healthOutput?: string;
+  /** Exit code of the last run (when not running). */
+  exitCode?: number;
+  /** When it was last started (undefined when never). */
+  startedAt?: Date;
+  /** `no`, `always`, `unless-stopped`, `on-failure`. */
+  restartPolicy: string;
+  /** Published TCP ports: container port → host address and port. */
+  ports: { containerPort: number; hostIp: string; hostPort: number }[];
 }
 
 /** A volume, a host folder or a tmpfs mounted into a new container. */
@@ -42,6 +55,10 @@ export interface ContainerSpec {
   network?: string;
   aliases?: readonly string[];
   mounts?: readonly ContainerMount[];
+  /** TCP ports to publish: container port → host port (0: any free one) on hostIp (default 127.0.0.1). */
+  ports?: readonly { containerPort: number; hostPort?: number; hostIp?: string }[];
+  /** A Docker healthcheck (`CMD` argv run in the container). */
+  healthcheck?: { test: readonly string[]; intervalMs?: number; timeoutMs?: number; retries?: number };
 }
 
 export interface ContainerClient {
@@ -55,6 +72,8 @@ export interface ContainerClient {
   removeContainer(idOrName: string, options?: { force?: boolean; removeVolumes?: boolean }): Promise<void>;
   /** The CPUs a container may use: the host's, lowered by its --cpus / --cpu-quota / --cpuset-cpus. */
   cpuCount(container: string): Promise<number>;
+  /** Waits until a container stops; its exit code. */
+  waitContainer(idOrName: string, signal?: AbortSignal): Promise<number>;
 }
 
 /** The CPUs a container may use, from the host's count and its HostConfig limits. */
@@ -97,6 +116,16 @@ export function containerCreateOptions(spec: ContainerSpec): Docker.ContainerCre
     options.HostConfig!.NetworkMode = spec.network;
     if (spec.aliases?.length) options.NetworkingConfig = { EndpointsConfig: { [spec.network]: { Aliases: [...spec.aliases] } } };
   }
+  if (spec.ports?.length) {
+    options.ExposedPorts = Object.fromEntries(spec.ports.map((p) => [`${p.containerPort}/tcp`, {}]));
+    options.HostConfig!.PortBindings = Object.fromEntries(
+      spec.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: p.hostIp ?? '127.0.0.1', HostPort: p.hostPort ? String(p.hostPort) : '' }]]),
+    );
+  }
+  if (spec.healthcheck) {
+    const ns = (ms: number | undefined, fallback: number) => (ms ?? fallback) * 1e6;
+    options.Healthcheck = { Test: ['CMD', ...spec.healthcheck.test], Interval: ns(spec.healthcheck.intervalMs, 5000), Timeout: ns(spec.healthcheck.timeoutMs, 3000), Retries: spec.healthcheck.retries ?? 3 };
+  }
   if (spec.mounts?.length) {
     options.HostConfig!.Mounts = spec.mounts.map((m) => ({
       Type: m.type,
@@ -120,7 +149,24 @@ function toSummary(c: Docker.ContainerInfo): ContainerSummary {
   };
 }
 
+/** Published TCP ports from an inspect's NetworkSettings.Ports (pure: unit-tested). */
+export function publishedPorts(ports: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined): ContainerDetails['ports'] {
+  const out: ContainerDetails['ports'] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const m = /^(\d+)\/tcp$/.exec(key);
+    if (!m || !bindings) continue;
+    for (const b of bindings) {
+      const hostPort = Number(b.HostPort);
+      if (hostPort > 0) out.push({ containerPort: Number(m[1]), hostIp: b.HostIp ?? '', hostPort });
+    }
+  }
+  return out.sort((a, b) => a.containerPort - b.containerPort || a.hostIp.localeCompare(b.hostIp));
+}
+
 function toDetails(c: Docker.ContainerInspectInfo): ContainerDetails {
+  const health = c.State.Health;
+  const lastHealth = health?.Log?.[health.Log.length - 1];
+  const networks = Object.values(c.NetworkSettings?.Networks ?? {}) as { Aliases?: string[] | null; DNSNames?: string[] | null }[];
   return {
     id: c.Id,
     name: c.Name.replace(/^\//, ''),
@@ -131,6 +177,13 @@ function toDetails(c: Docker.ContainerInspectInfo): ContainerDetails {
     createdAt: new Date(c.Created),
     env: parseEnvList(c.Config.Env),
     user: c.Config.User ?? '',
+    networkAliases: [...new Set(networks.flatMap((n) => [...(n.Aliases ?? []), ...(n.DNSNames ?? [])]))],
+    health: health?.Status && health.Status !== 'none' ? health.Status : undefined,
+    healthOutput: lastHealth && lastHealth.ExitCode !== 0 ? String(lastHealth.Output ?? '').trim().slice(-500) : undefined,
+    exitCode: c.State.Running ? undefined : c.State.ExitCode,
+    startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001-') ? new Date(c.State.StartedAt) : undefined,
+    restartPolicy: c.HostConfig?.RestartPolicy?.Name || 'no',
+    ports: publishedPorts(c.NetworkSettings?.Ports as Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined),
   };
 }
 
@@ -206,5 +259,17 @@ export function createContainerClient(conn: DockerConnection): ContainerClient {
         throw wrapDockerError(`reading the CPUs of ${container}`, e);
       }
     },
+    waitContainer: (idOrName, signal) => waitForContainer(conn, idOrName, signal),
   };
+}
+
+async function waitForContainer(conn: DockerConnection, idOrName: string, signal?: AbortSignal): Promise<number> {
+  const docker = await conn.docker();
+  conn.log.debug(`docker: wait for ${idOrName}`);
+  try {
+    const r = (await docker.getContainer(idOrName).wait({ abortSignal: signal })) as { StatusCode?: number };
+    return r.StatusCode ?? -1;
+  } catch (e) {
+    throw wrapDockerError(`waiting for container ${idOrName}`, e);
+  }
 }

@@ -1,6 +1,7 @@
 import type { ContainerDetails, ContainerSummary, DockerClient } from '../docker/client';
 import { PgBackupError, errorMessage } from '../errors';
 import { silentLogger, type Logger } from '../logger';
+import { databaseHostsOf, isLocalHost } from './appEnv';
 import { serverOverview, type DatabaseInfo, type PgTarget, type ServerInfo } from './client';
 
 export const LABEL_ENABLE = 'pg-docker-backup.enable';
@@ -55,6 +56,28 @@ export function isPostgresContainer(c: { image: string; labels: Record<string, s
   const names = Object.keys(env).filter((k) => k.startsWith('POSTGRES_'));
   if (names.length === 0 && !('PGDATA' in env)) return false;
   return !names.some((k) => CLIENT_ONLY_ENV.test(k));
+}
+
+type Classified = ContainerSummary & { isDatabase: boolean };
+
+/**
+ * Containers that look like servers (a Postgres image: migration and job containers often are) but whose
+ * environment points at another database container of their compose project (POSTGRES_HOST, PGHOST or
+ * DATABASE_URL naming its compose service, container name or a network alias) are apps of it. An explicit
+ * `pg-docker-backup.enable=true` label keeps a container a database. Pure.
+ */
+export function classifyApps<T extends Classified>(all: readonly T[], envOf: (id: string) => Record<string, string> | undefined, aliasesOf: (id: string) => readonly string[] | undefined = () => []): T[] {
+  const namesOf = (d: T) => new Set([d.name, d.labels[COMPOSE_SERVICE], ...(aliasesOf(d.id) ?? [])].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+  const databases = all.filter((d) => d.isDatabase && d.labels[COMPOSE_PROJECT]).map((d) => ({ d, names: namesOf(d) }));
+  return all.map((c) => {
+    if (!c.isDatabase || c.labels[LABEL_ENABLE]?.toLowerCase() === 'true') return c;
+    const project = c.labels[COMPOSE_PROJECT];
+    const env = envOf(c.id);
+    if (!project || !env) return c;
+    const hosts = databaseHostsOf(env).filter((h) => !isLocalHost(h));
+    const pointsAtDb = databases.some(({ d, names }) => d.id !== c.id && d.labels[COMPOSE_PROJECT] === project && hosts.some((h) => names.has(h)));
+    return pointsAtDb ? { ...c, isDatabase: false } : c;
+  });
 }
 
 /** User, default database and password (or password file) from a server container's environment. */
@@ -188,7 +211,12 @@ export async function discoverContainers(docker: DockerClient, options: Discover
   const summaries = await docker.listContainers();
   // Image and labels decide most; the environment is read (inspect) only where they do not.
   const details = await Promise.all(summaries.map((s) => docker.inspectContainer(s.id).catch(() => undefined)));
-  const all = summaries.map((s, i) => ({ ...s, isDatabase: isPostgresContainer(s, details[i]?.env) }));
+  const byId = new Map(details.filter((d): d is ContainerDetails => !!d).map((d) => [d.id, d]));
+  const all = classifyApps(
+    summaries.map((s, i) => ({ ...s, isDatabase: isPostgresContainer(s, details[i]?.env) })),
+    (id) => byId.get(id)?.env,
+    (id) => byId.get(id)?.networkAliases,
+  );
   const found = await Promise.all(
     all.map((s, i) => (s.isDatabase && details[i] ? describe(docker, details[i]!, all, options) : undefined)),
   );
@@ -212,15 +240,23 @@ export async function findContainer(docker: DockerClient, nameOrId: string, opti
   const details = await docker.inspectContainer(nameOrId);
   if (options.withApps === false) return describe(docker, details, [], options);
   const summaries = await docker.listContainers();
-  const envs = new Map<string, Record<string, string>>();
+  // The environment decides where image and labels do not, and within the compose project (an app
+  // container of a Postgres image is told apart by where its environment points).
+  const project = details.labels[COMPOSE_PROJECT];
+  const inspected = new Map<string, ContainerDetails>([[details.id, details]]);
   await Promise.all(
     summaries.map(async (s) => {
-      if (!IMAGE_HINT.test(s.image) && !s.labels[LABEL_ENABLE]) {
+      if (s.id === details.id) return;
+      if ((!IMAGE_HINT.test(s.image) && !s.labels[LABEL_ENABLE]) || (project && s.labels[COMPOSE_PROJECT] === project)) {
         const d = await docker.inspectContainer(s.id).catch(() => undefined);
-        if (d) envs.set(s.id, d.env);
+        if (d) inspected.set(s.id, d);
       }
     }),
   );
-  const all = summaries.map((s) => ({ ...s, isDatabase: isPostgresContainer(s, envs.get(s.id)) }));
+  const all = classifyApps(
+    summaries.map((s) => ({ ...s, isDatabase: isPostgresContainer(s, inspected.get(s.id)?.env) })),
+    (id) => inspected.get(id)?.env,
+    (id) => inspected.get(id)?.networkAliases,
+  );
   return describe(docker, details, all, options);
 }

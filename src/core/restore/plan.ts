@@ -10,6 +10,8 @@ import { formatBytes } from '../progress';
 import { attachServer, openServer } from '../postgres/server';
 import type { KeyMaterial, StageRecord } from '../pipeline/stage';
 import type { BackupEntry } from '../store/backupStore';
+import { readDumpNeeds, type DumpNeeds } from './dumpNeeds';
+import { versionPitfalls } from './pitfalls';
 import { inspectSource, type BackupSource } from './source';
 
 export interface RestoreOptions extends OperationContext {
@@ -77,6 +79,8 @@ export interface RestorePlan {
   loader: LoaderKind;
   /** psql meta-commands in a plain dump may run (the user said so); otherwise any but pg_dump's own is refused. */
   allowMetaCommands: boolean;
+  /** Things to know that do not stop the restore (one sentence each). */
+  warnings: string[];
   /** The plan in sentences, in order. */
   steps: string[];
 }
@@ -115,6 +119,12 @@ export interface RestoreFacts {
   runningApps: AppContainer[];
   /** The CPUs the container may use (for parallel jobs). */
   cpus: number;
+  /** The target's image (named in messages). */
+  image?: string;
+  /** The target's `pg_available_extensions`. */
+  availableExtensions?: string[];
+  /** What the dump needs (extensions, `\restrict`), as far as it could be read. */
+  needs?: DumpNeeds;
 }
 
 /** The compression a plain dump's container can undo: the first stage applied, when it is gzip, zstd or lz4. */
@@ -137,14 +147,19 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
   const { source, server } = facts;
   const { entry, content } = source;
   const { database } = restoreTarget(source, request);
-  const dumpMajor = content.pgDumpMajor ?? (entry.pgDumpVersion ? Number.parseInt(entry.pgDumpVersion, 10) : undefined);
-  if (dumpMajor !== undefined && dumpMajor > server.major) {
-    throw new PgBackupError(
-      'refused',
-      `${entry.fileName} was made by pg_dump ${entry.pgDumpVersion ?? dumpMajor}, newer than PostgreSQL ${server.major} in ${facts.container.name}: ` +
-        `a dump from a newer pg_dump cannot be restored into an older server. Restore it into a PostgreSQL ${dumpMajor} (or newer) container. Nothing was changed.`,
-    );
-  }
+  const pitfalls = versionPitfalls({
+    fileName: entry.fileName,
+    format: source.format,
+    pgDumpVersion: entry.pgDumpVersion ?? content.pgDumpVersion,
+    targetVersion: server.version,
+    targetContainer: facts.container.name,
+    targetImage: facts.image,
+    restrictSeen: facts.needs?.restrictSeen,
+    neededExtensions: facts.needs?.extensions,
+    extensionsUnknown: facts.needs?.extensionsUnknown,
+    availableExtensions: facts.availableExtensions,
+  });
+  if (pitfalls.refusals.length) throw new PgBackupError('refused', `${pitfalls.refusals.join(' ')} Nothing was changed.`);
   const liveExists = facts.databases.some((d) => d.name === database);
   const m = entry.manifest;
   if (m && m.options.tables.length + m.options.schemas.length > 0 && liveExists) {
@@ -194,6 +209,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
     jobs,
     loader: chooseLoader(source, jobs),
     allowMetaCommands: source.format === 'sql' && !!request.allowMetaCommands,
+    warnings: pitfalls.warnings,
   };
   return { ...plan, steps: planSteps(plan) };
 }
@@ -204,11 +220,17 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   const source = await inspectSource(options.backupPath, options.keys);
   const target = restoreTarget(source, options);
   // The live database's properties come in the same round trip as the overview (null when there is none).
-  const { server, extra } = await openServer(docker, target.container, op, { withApps: true, nothingChanged: true, extra: { live: `(${databasePropertiesSql(target.database)})` } });
+  const { server, extra } = await openServer(docker, target.container, op, {
+    withApps: true,
+    nothingChanged: true,
+    extra: { live: `(${databasePropertiesSql(target.database)})`, available: `(SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM pg_available_extensions)` },
+  });
   const c = server.container;
-  const [apps, cpus] = await Promise.all([
+  const dumpMajor = source.content.pgDumpMajor ?? (source.entry.pgDumpVersion ? Number.parseInt(source.entry.pgDumpVersion, 10) : undefined);
+  const [apps, cpus, needs] = await Promise.all([
     runningApps(docker, options.stop, c.appContainers),
     source.format === 'custom' && options.jobs === undefined && source.entry.sizeBytes >= PARALLEL_MIN_BYTES ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
+    readDumpNeeds(docker, server.target, source, { canReadArchive: dumpMajor === undefined || dumpMajor <= server.info.major, keys: options.keys, signal: op.signal, log: op.log }),
   ]);
   const facts: RestoreFacts = {
     source,
@@ -219,6 +241,9 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
     liveProperties: parseDatabaseProperties(target.database, extra.live),
     runningApps: apps,
     cpus,
+    image: c.image,
+    availableExtensions: Array.isArray(extra.available) ? (extra.available as string[]) : undefined,
+    needs,
   };
   return attachServer(decideRestore(facts, options, op.now()), server);
 }
@@ -242,5 +267,6 @@ export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
       : '',
     plan.allowMetaCommands ? 'psql meta-commands in the file are NOT checked (--allow-meta-commands): they can run shell commands in the container.' : '',
     dropAfter.length ? `Drop ${dropAfter.map((d) => `"${d}"`).join(', ')}, kept for undo by an earlier restore.` : '',
+    ...(plan.warnings ?? []).map((w) => `Note: ${w}`),
   ].filter(Boolean);
 }

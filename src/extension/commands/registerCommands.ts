@@ -7,6 +7,7 @@ import type { CommandContext, CommandHandler } from './context';
 import { pruneBackupsCommand } from './pruneBackups';
 import { resetDatabaseCommand } from './resetDatabase';
 import { restoreBackupCommand } from './restoreBackup';
+import { runChecksCommand } from './runChecks';
 import { terminateConnectionsCommand } from './terminateConnections';
 import { undoRestoreCommand } from './undoRestore';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.restoreBackup': restoreBackupCommand,
   'pgDockerBackup.undoRestore': undoRestoreCommand,
   'pgDockerBackup.resetDatabase': resetDatabaseCommand,
+  'pgDockerBackup.runChecks': runChecksCommand,
   'pgDockerBackup.terminateConnections': terminateConnectionsCommand,
   'pgDockerBackup.deleteBackup': deleteBackupCommand,
   'pgDockerBackup.pruneBackups': pruneBackupsCommand,

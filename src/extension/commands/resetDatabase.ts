@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
 import { planReset, resetDatabase } from '../../core/reset';
 import { formatBytes } from '../../core/progress';
+import { describeBackup } from '../../core/store/backupStore';
 import { confirmTyped, pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';
+import { notifyWithChecks } from './runChecks';
 
 export const resetDatabaseCommand: CommandHandler = async ({ services, model }, node) => {
   let container = node?.kind === 'container' || node?.kind === 'database' ? node.container : undefined;
@@ -38,7 +40,12 @@ export const resetDatabaseCommand: CommandHandler = async ({ services, model }, 
     );
     await model.refresh();
     for (const w of r.warnings) void vscode.window.showWarningMessage(w);
-    void vscode.window.showInformationMessage(`"${plan.database}" in ${plan.container.name} is empty again.${r.safetyBackup ? ` Safety backup: ${r.safetyBackup.path}` : ''}`);
+    const kept = r.safetyBackup;
+    // Undo of a reset: restore its safety backup (the restore's own modal says what happens).
+    const undo = kept
+      ? { label: 'Undo', run: async () => vscode.commands.executeCommand('pgDockerBackup.restoreBackup', { kind: 'backup', backup: await describeBackup(kept.path), parentId: '' }) }
+      : undefined;
+    await notifyWithChecks(services, `"${plan.database}" in ${plan.container.name} is empty again.${kept ? ` Safety backup: ${kept.path}` : ''}`, { container: plan.container.name, database: plan.database }, undo);
   } catch (e) {
     await model.refresh();
     await showError(services, e, container.name);

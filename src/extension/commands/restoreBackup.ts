@@ -8,6 +8,7 @@ import type { Services } from '../services';
 import type { BackupModel } from '../model';
 import { confirmModal, confirmTyped, pickBackup, pickContainer, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';
+import { notifyWithChecks } from './runChecks';
 
 /** The refusal of the meta-command gate (a plain backup holding psql commands that run outside the database). */
 const META_REFUSAL = /psql meta-command|cannot tell what psql would run|cannot tell which lines psql/;
@@ -46,10 +47,10 @@ async function restoreOnce(services: Services, model: BackupModel, backup: Backu
   await model.refresh();
   const msg = `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)}${plan.stopContainers.length ? ` (apps down ${formatDuration(r.downtimeMs)})` : ''}.${r.keptPrevious ? ` The previous database is kept as "${r.keptPrevious}".` : ''}`;
   for (const w of r.warnings) void vscode.window.showWarningMessage(w);
-  const choice = r.keptPrevious ? await vscode.window.showInformationMessage(msg, 'Undo Restore') : await vscode.window.showInformationMessage(msg);
-  if (choice === 'Undo Restore') {
-    await vscode.commands.executeCommand('pgDockerBackup.undoRestore', { kind: 'undoTarget', container: plan.container.name, database: plan.database });
-  }
+  const undo = r.keptPrevious
+    ? { label: 'Undo', run: () => vscode.commands.executeCommand('pgDockerBackup.undoRestore', { kind: 'undoTarget', container: plan.container.name, database: plan.database }) }
+    : undefined;
+  await notifyWithChecks(services, msg, { container: plan.container.name, database: plan.database, backupPath: plan.backup.path }, undo);
   return true;
 }
 

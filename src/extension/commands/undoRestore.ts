@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { planUndo, undoRestore } from '../../core/undo';
 import { confirmModal, confirmTyped, pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';
+import { notifyWithChecks } from './runChecks';
 
 /** Also called with `{ kind: 'undoTarget', container, database }` from the notification after a restore. */
 export const undoRestoreCommand: CommandHandler = async ({ services, model }, node) => {
@@ -31,7 +32,11 @@ export const undoRestoreCommand: CommandHandler = async ({ services, model }, no
     if (plan.container.protected && !(await confirmTyped(plan.container.name, plan.database, 'undo the restore'))) return;
     await runWithProgress(`Undoing the restore of ${plan.database}`, (signal, onProgress) => undoRestore(services.docker, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }));
     await model.refresh();
-    void vscode.window.showInformationMessage(`"${plan.database}" is back as it was before the restore; the restored one is kept as "${plan.currentKeptAs}".`);
+    const again = { kind: 'undoTarget', container: plan.container.name, database: plan.database };
+    await notifyWithChecks(services, `"${plan.database}" is back as it was before the restore; the restored one is kept as "${plan.currentKeptAs}".`, { container: plan.container.name, database: plan.database }, {
+      label: 'Undo',
+      run: () => vscode.commands.executeCommand('pgDockerBackup.undoRestore', again),
+    });
   } catch (e) {
     await model.refresh();
     await showError(services, e, container);
