@@ -110,6 +110,24 @@ async function dumpVersionOf(docker: DockerClient, target: PgTarget, head: Buffe
   return fromHeader ?? (await clientVersion(docker, target, 'pg_dump')).version;
 }
 
+/** The compression and host stages asked for, refused before anything runs where they cannot work. */
+function checkEncoding(options: BackupOptions, format: BackupFormat): { compression: Compression; hostStages: HostStage[] } {
+  const compression: Compression = options.compression ?? { codec: 'gzip', level: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL };
+  if (compression.codec === 'gzip') validateCompressionLevel(format, compression.level ?? DEFAULT_COMPRESSION_LEVEL);
+  const hostStages = options.hostStages ?? [];
+  if (options.requireEncryption && !hostStages.some((h) => h.record.kind === 'encrypt')) {
+    throw new PgBackupError('refused', `Backups of ${options.container} must be encrypted (a setting says so): give recipients (--recipient age1…, --recipients-file) or a passphrase (--passphrase). Nothing was written.`);
+  }
+  return { compression, hostStages };
+}
+
+/** zstd and lz4 need pg_dump 16 (the server's version is pg_dump's in the image). */
+function checkCodecVersion(compression: Compression, container: string, major: number): void {
+  if (major < codecSinceMajor(compression.codec)) {
+    throw new PgBackupError('refused', `${compression.codec} compression needs pg_dump ${codecSinceMajor(compression.codec)} or later; ${container} has PostgreSQL ${major}. Use gzip (the default) there. Nothing was written.`);
+  }
+}
+
 /**
  * Dumps one database with pg_dump inside its container: pg_dump (compressing in the container) → the
  * host stages (e.g. encryption) → a sink (a local file `DIR/<container>/<database>/<database>_<ts>.<ext>`,
@@ -119,13 +137,7 @@ async function dumpVersionOf(docker: DockerClient, target: PgTarget, head: Buffe
 export async function backupDatabase(docker: DockerClient, options: BackupOptions): Promise<BackupResult> {
   const op = beginOperation(options);
   const format = options.format ?? 'sql';
-  const compression: Compression = options.compression ?? { codec: 'gzip', level: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL };
-  if (compression.codec === 'gzip') validateCompressionLevel(format, compression.level ?? DEFAULT_COMPRESSION_LEVEL);
-  const hostStages = options.hostStages ?? [];
-  if (options.requireEncryption && !hostStages.some((h) => h.record.kind === 'encrypt')) {
-    throw new PgBackupError('refused', `Backups of ${options.container} must be encrypted (a setting says so): give recipients (--recipient age1…, --recipients-file) or a passphrase (--passphrase). Nothing was written.`);
-  }
-
+  const { compression, hostStages } = checkEncoding(options, format);
   op.progress.step('prepare', `Inspecting ${options.container}`);
   const container = await findContainer(docker, options.container, { ...op.discovery, withDatabases: false, withApps: false });
   if (!container.running) throw notRunningError(container);
@@ -133,13 +145,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   const database = options.database ?? container.defaultDatabase;
   // pg_dump starts at once; what the manifest needs besides the bytes is asked for while it runs.
   const { facts, major: serverMajor } = gatherFacts(docker, container, database, options, op);
-  // zstd and lz4 need pg_dump 16: refused before anything runs (the server's version is pg_dump's in the image).
-  if (codecSinceMajor(compression.codec) > 0) {
-    const major = await serverMajor;
-    if (major < codecSinceMajor(compression.codec)) {
-      throw new PgBackupError('refused', `${compression.codec} compression needs pg_dump ${codecSinceMajor(compression.codec)} or later; ${container.name} has PostgreSQL ${major}. Use gzip (the default) there. Nothing was written.`);
-    }
-  }
+  if (codecSinceMajor(compression.codec) > 0) checkCodecVersion(compression, container.name, await serverMajor);
   const containerStages: StageRecord[] = format === 'sql' && compression.codec !== 'none' ? [{ kind: 'compress', algorithm: compression.codec, level: compression.level, where: 'container' }] : [];
   const stages = [...containerStages, ...hostStages.map((s) => s.record)];
   const created = op.now();
