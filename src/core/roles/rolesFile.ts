@@ -92,6 +92,7 @@ function tokenize(text: string, fileName: string): Statement[] {
   let line = 1;
   let i = 0;
   const atLineStart = () => i === 0 || text[i - 1] === '\n';
+  const lineText = () => text.slice(text.lastIndexOf('\n', i - 1) + 1, (text.indexOf('\n', i) + 1 || text.length + 1) - 1);
   while (i < text.length) {
     const c = text[i];
     if (c === '\n') {
@@ -164,7 +165,7 @@ function tokenize(text: string, fileName: string): Statement[] {
         tokens.push({ t: 'punct', v: c });
         i++;
       } else {
-        throw refuse(fileName, line, `the character ${JSON.stringify(c)} does not belong in a roles file`);
+        throw refuse(fileName, line, `${shown(lineText())}: the character ${JSON.stringify(c)} does not belong in a roles file`);
       }
     }
   }
