@@ -7,8 +7,11 @@ import { notify } from '../core/notify';
 import { schedulesFromEntries } from '../core/schedule/scheduleEntries';
 import { ScheduleRunner, type RunContext } from '../core/schedule/scheduleRunner';
 import type { Schedule, ScheduleView } from '../core/schedule/scheduler';
+import { executePrune, planPrune } from '../core/store/prune';
+import { describePolicy } from '../core/store/retention';
 import type { BackupModel } from './model';
 import type { Services } from './services';
+import { retentionPolicy } from './settings';
 
 /** SecretStorage key of the notify URL (it carries a token, so it is never a setting). */
 export const NOTIFY_URL_KEY = 'pgDockerBackup.notifyUrl';
@@ -82,13 +85,33 @@ export class ScheduleService implements vscode.Disposable {
         discovery: this.services.discovery(ctx.signal),
       });
       if (!result.ok) error = result.items.filter((i) => i.error).map((i) => `${i.container}${i.database ? `/${i.database}` : i.kind === 'roles' ? ' roles' : ''}: ${i.error}`).join('; ');
-      if (schedule.pruneAfter) log.info(`schedule "${schedule.cron}": prune after the backup is not part of this version; nothing was pruned.`);
     } catch (e) {
       error = errorMessage(e);
+    }
+    if (schedule.pruneAfter && result) {
+      try {
+        await this.prune(schedule, ctx.signal);
+      } catch (e) {
+        error = [error, `prune after the backup: ${errorMessage(e)}`].filter(Boolean).join('; ');
+      }
     }
     await this.notify(schedule, result, error, ctx.signal);
     if (this.model.state !== 'idle') void this.model.refresh();
     if (error) throw new Error(error);
+  }
+
+  /** Prunes the schedule's containers/databases with `pgDockerBackup.retention` (the setting is the consent). */
+  private async prune(schedule: Schedule, signal: AbortSignal): Promise<void> {
+    const s = this.services.settings;
+    const policy = retentionPolicy(s.retention);
+    const plan = await planPrune({
+      dir: s.backupDirectory,
+      container: schedule.container === '*' ? undefined : schedule.container,
+      database: schedule.database === '*' ? undefined : schedule.database,
+      policy,
+    });
+    const r = await executePrune(plan, { signal, logger: this.services.logger });
+    this.services.logger.info(`schedule "${schedule.cron}": pruned ${r.deleted.length} old backup(s), keeping ${describePolicy(policy)}`);
   }
 
   private async notify(schedule: Schedule, result: BackupAllResult | undefined, error: string | undefined, signal: AbortSignal): Promise<void> {

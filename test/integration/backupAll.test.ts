@@ -107,6 +107,20 @@ describe('backup --all and roles create-missing against real Postgres containers
     assert.ok(!r.stderr.includes('SCRAM'), 'no verifier in the output');
   });
 
+  it('prune --notify reports the deletions, and never touches the roles files', async function () {
+    const rolesFolder = path.join(dir, a.name, '.roles');
+    const rolesBefore = (await fs.readdir(rolesFolder)).sort();
+    hits.length = 0;
+    const r = await cli(['prune', '--dir', dir, '--container', a.name, '--keep-last', '1', '--yes', '--notify', notifyUrl, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((r.json!.deleted as string[]).length, 3, 'the older backup of each of the 3 databases');
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0].url, '/ping/all-token');
+    assert.equal(hits[0].body.command, 'prune');
+    assert.equal((hits[0].body.deleted as string[]).length, 3);
+    assert.deepEqual((await fs.readdir(rolesFolder)).sort(), rolesBefore);
+  });
+
   describe('roles create-missing', function () {
     let rolesFile: string;
     before(async function () {
