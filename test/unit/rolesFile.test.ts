@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { PgBackupError } from '../../src/core/errors';
-import { createRoleSql } from '../../src/core/roles/missingRoles';
-import { dangerousAttributes, parseRolesFile } from '../../src/core/roles/rolesFile';
+import { createRoleSql } from '../../src/core/restore/missingRoles';
+import { dangerousAttributes, parseRolesFile } from '../../src/core/restore/rolesFile';
 import { databasesToBackUp } from '../../src/core/backup/backupAll';
+import { createdRoles } from '../../src/core/backup/backupRoles';
 import { listRolesFiles, rolesDir } from '../../src/core/roles/rolesStore';
 import { listBackups } from '../../src/core/store/backupStore';
 import * as fs from 'node:fs/promises';
@@ -80,6 +81,7 @@ describe('roles file parser', () => {
     assert.deepEqual(dangerousAttributes(r.roles.find((x) => x.name === 'boss')!.attributes), ['superuser', 'replication', 'bypassrls', 'createrole']);
     assert.deepEqual(dangerousAttributes(r.roles.find((x) => x.name === 'rep')!.attributes), ['replication']);
     assert.deepEqual(r.notApplied.map((n) => n.kind), ['comment', 'setting', 'membership']);
+    assert.deepEqual(createdRoles(PG17), ['Mixed Role', 'app', 'boss', 'rep'], 'the manifest names the same roles');
   });
 
   it('reads the PG 15 membership form and a file without passwords', () => {

@@ -1,6 +1,6 @@
 import { parse } from '../args';
 import { PgBackupError } from '../../core/errors';
-import { createMissingRoles, dangerousRefusal, planMissingRoles, type MissingRolesPlan } from '../../core/roles/missingRoles';
+import { createMissingRoles, dangerousRefusal, planMissingRoles, type MissingRolesPlan } from '../../core/restore/missingRoles';
 import { EXIT_OK, confirm, say, writeJson, type CliContext } from '../io';
 import { discoveryFor, dockerFor } from '../services';
 

@@ -4,13 +4,12 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DockerClient } from '../docker/client';
-import { PgBackupError, errorMessage } from '../errors';
+import { PgBackupError } from '../errors';
 import type { Operation } from '../operation';
 import { diskError, writeFileAtomic } from '../pipeline/sink';
 import { clientError, execClient } from '../postgres/client';
 import type { PgServer } from '../postgres/server';
 import { HashingCounter } from '../progress';
-import { parseRolesFile } from '../roles/rolesFile';
 import { rolesDir, rolesFileName, type RolesManifest } from '../roles/rolesStore';
 import { MANIFEST_SUFFIX } from '../store/naming';
 import { partialPath, sweepPartials } from '../store/partials';
@@ -30,6 +29,13 @@ export function pgDumpallRolesArgv(user: string, maintenanceDb: string, withPass
   return ['pg_dumpall', '-w', '-U', user, '-l', maintenanceDb, '--roles-only', ...(withPasswords ? [] : ['--no-role-passwords'])];
 }
 
+/** The names of pg_dumpall's `CREATE ROLE name;` lines (quoted or plain). */
+export function createdRoles(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^CREATE ROLE (?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*));$/gm)) out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]);
+  return out;
+}
+
 async function freshRolesPath(folder: string, at: Date): Promise<string> {
   const names = new Set(await fs.readdir(folder));
   for (let attempt = 1; attempt < 1000; attempt++) {
@@ -42,7 +48,7 @@ async function freshRolesPath(folder: string, at: Date): Promise<string> {
 /**
  * The cluster's roles (`pg_dumpall --roles-only` in the container, passwords left out unless asked for)
  * to `DIR/<container>/.roles/roles_<ts>.sql`, written as a partial file (mode 0600) and renamed, with a
- * manifest of kind `roles`. The file is parsed as `roles create-missing` would, so the manifest names its roles.
+ * manifest of kind `roles` naming its roles.
  */
 export async function backupRoles(server: PgServer, o: { dir: string; withPasswords: boolean; op: Operation }): Promise<RolesBackupResult> {
   const { container, target } = server;
@@ -69,12 +75,8 @@ export async function backupRoles(server: PgServer, o: { dir: string; withPasswo
     await toFile;
     if (r.exitCode !== 0) throw clientError(target, 'pg_dumpall', r, `Saving the roles of ${container.name}`);
     if (counter.bytes === 0 || counter.bytes > MAX_ROLES_FILE_BYTES) throw new PgBackupError('failed', `pg_dumpall --roles-only wrote ${counter.bytes} bytes in ${container.name}, which is not a roles file.`);
-    let roles: string[] | undefined;
-    try {
-      roles = parseRolesFile(await fs.readFile(partial), path.basename(finalPath)).roles.map((x) => x.name);
-    } catch (e) {
-      o.op.log.warn(`roles of ${container.name}: the file does not parse as roles create-missing expects: ${errorMessage(e)}`);
-    }
+    // the names for the manifest; `roles create-missing` parses the whole file strictly when it is used
+    const roles = createdRoles(await fs.readFile(partial, 'utf8'));
     const manifest: RolesManifest = {
       kind: 'roles',
       tool: TOOL_NAME,

@@ -1,5 +1,5 @@
 import { PgBackupError } from '../errors';
-import { checkPlainSql } from '../restore/plainSqlCheck';
+import { checkPlainSql } from './plainSqlCheck';
 
 /**
  * A roles file (`pg_dumpall --roles-only`) read as untrusted input: it is parsed into data, never run.
