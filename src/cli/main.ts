@@ -13,6 +13,7 @@ import * as remoteDelete from './commands/remoteDelete';
 import * as remoteList from './commands/remoteList';
 import * as reset from './commands/reset';
 import * as restore from './commands/restore';
+import * as roles from './commands/roles';
 import * as schedule from './commands/schedule';
 import * as status from './commands/status';
 import * as terminate from './commands/terminate';
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   'remote-list': { run: remoteList.remoteListCommand, usage: remoteList.usage },
   'remote-delete': { run: remoteDelete.remoteDeleteCommand, usage: remoteDelete.usage },
   keygen: { run: keygen.keygenCommand, usage: keygen.usage },
+  roles: { run: roles.rolesCommand, usage: roles.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers

@@ -3,6 +3,7 @@ import { registerCommands } from './commands/registerCommands';
 import { outputChannelLogger } from './logger';
 import { BackupModel } from './model';
 import { Services } from './services';
+import { registerSchedules } from './schedules';
 import { registerTree, type Trees } from './tree/registerTree';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions, read-only). */
@@ -19,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   services = new Services(context, channel, logger);
   const model = new BackupModel(services);
   context.subscriptions.push(channel, services, model);
-  const trees = registerTree(context, services, model);
+  const trees = registerTree(context, services, model, registerSchedules(context, services, model));
   registerCommands({ extension: context, services, model });
   return { model, trees };
 }

@@ -4,6 +4,7 @@ import { resolveBackupDir } from '../core/store/backupStore';
 import type { BackupFormat } from '../core/store/naming';
 import { parseRetentionDuration, type RetentionPolicy } from '../core/store/retention';
 import { PgBackupError } from '../core/errors';
+import { parseDuration } from '../core/status/duration';
 
 export const SECTION = 'pgDockerBackup';
 
@@ -11,7 +12,7 @@ export const SECTION = 'pgDockerBackup';
  * Settings that run or delete things. In an untrusted workspace their workspace values are ignored
  * (package.json also lists them as restrictedConfigurations, so VS Code does the same).
  */
-const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks']);
+const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks', 'schedules']);
 
 export interface Settings {
   backupDirectory: string;
@@ -31,6 +32,11 @@ export interface Settings {
   /** App container name → health URLs the checks expect a 200 from. */
   healthChecks: Record<string, string[]>;
   checkTimeoutSeconds: number;
+  /** `pgDockerBackup.schedules` as written (checked and given ids by the schedule wiring). */
+  schedules: ScheduleSetting[];
+  /** A database whose newest backup is older than this is stale (warning in the tree). */
+  maxBackupAge: string;
+  maxBackupAgeMs: number;
 }
 
 export interface RetentionSetting {
@@ -73,6 +79,26 @@ export function retentionPolicy(r: RetentionSetting): RetentionPolicy {
   return policy;
 }
 
+/** One entry of `pgDockerBackup.schedules`. */
+export interface ScheduleSetting {
+  cron?: unknown;
+  container?: unknown;
+  database?: unknown;
+  format?: unknown;
+  pruneAfter?: unknown;
+  uploadAfter?: unknown;
+}
+
+export const DEFAULT_MAX_BACKUP_AGE = '26h';
+
+function maxAge(text: string): { maxBackupAge: string; maxBackupAgeMs: number } {
+  try {
+    return { maxBackupAge: text, maxBackupAgeMs: parseDuration(text, 'pgDockerBackup.maxBackupAge') };
+  } catch {
+    return { maxBackupAge: DEFAULT_MAX_BACKUP_AGE, maxBackupAgeMs: parseDuration(DEFAULT_MAX_BACKUP_AGE) };
+  }
+}
+
 function get<T>(config: vscode.WorkspaceConfiguration, key: string, fallback: T): T {
   if (RESTRICTED.has(key) && !vscode.workspace.isTrusted) {
     const i = config.inspect<T>(key);
@@ -101,6 +127,8 @@ export function readSettings(): Settings {
     pruneAfterBackup: get<boolean>(c, 'pruneAfterBackup', false) === true,
     healthChecks: get<Record<string, string[]>>(c, 'healthChecks', {}),
     checkTimeoutSeconds: ((t) => (Number.isFinite(t) && t >= 1 && t <= 3600 ? t : 60))(get<number>(c, 'checkTimeoutSeconds', 60)),
+    schedules: ((v) => (Array.isArray(v) ? v : []))(get<ScheduleSetting[]>(c, 'schedules', [])),
+    ...maxAge(get<string>(c, 'maxBackupAge', DEFAULT_MAX_BACKUP_AGE)),
   };
 }
 

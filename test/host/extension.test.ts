@@ -15,6 +15,16 @@ const target = { container: DB, containerName: DB, user: 'shop', password: PASSW
 const sql = (db: string, text: string) => runSql(docker, target, db, text, 'host test SQL');
 
 type Answer = (message: string, ...rest: unknown[]) => unknown;
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 /** Replaces a vscode.window prompt for one test, recording what the user would have seen. */
 class Prompts {
   private originals = new Map<string, unknown>();
@@ -98,6 +108,58 @@ describe('the extension inside VS Code', function () {
     assert.match(after[0].backup.fileName, /^chinook_\d{8}_\d{6}(_\d+)?\.dump$/);
     await fs.access(after[0].backup.path);
     assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^Backed up chinook/.test(s.message)));
+  });
+
+  it('a schedule due in the next minute runs a real backup, and the tree shows it in words with its last and next run', async function () {
+    this.timeout(300_000);
+    const before = new Set((await tree()).backups.map((b) => b.backup.path));
+    const now = new Date();
+    const at = new Date(now.getTime() + (now.getSeconds() > 50 ? 120_000 : 60_000));
+    const cron = `${at.getMinutes()} ${at.getHours()} * * *`;
+    const config = vscode.workspace.getConfiguration('pgDockerBackup');
+    await config.update('schedules', [{ cron, container: DB, database: 'chinook', format: 'custom' }], vscode.ConfigurationTarget.Global);
+    try {
+      const p = api.trees.containersProvider;
+      const row = async () => {
+        const section = (await p.getChildren()).find((n) => n.kind === 'schedules');
+        const first = section ? (await p.getChildren(section))[0] : undefined;
+        return first?.kind === 'schedule' ? first : undefined;
+      };
+      const pending = await waitFor('the schedule row', row, 10_000);
+      const item = p.getTreeItem(pending);
+      assert.match(String(item.label), new RegExp(`^At ${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}: ${DB}/chinook$`));
+      assert.match(String(item.description), /^next in \S+ · last never$/);
+      const ran = await waitFor('the scheduled run to finish', async () => ((await row())?.view?.lastOk !== undefined ? row() : undefined), 240_000);
+      assert.equal(ran!.view!.lastOk, true, ran!.view!.lastError);
+      assert.match(String(p.getTreeItem(ran!).description), /^next in \S+ · last \S+ ago ✓$/);
+      const made = (await tree()).backups.filter((b) => !before.has(b.backup.path));
+      assert.equal(made.length, 1, 'one real backup was written by the schedule');
+      assert.match(made[0].backup.fileName, /^chinook_\d{8}_\d{6}(_\d+)?\.dump$/);
+      assert.ok(made[0].backup.sizeBytes > 100_000, 'a whole database');
+      const roles = await fs.readdir(`${process.env.PG_DOCKER_BACKUP_DIR}/${DB}/.roles`);
+      assert.ok(roles.some((f) => /^roles_\d{8}_\d{6}\.sql$/.test(f)), 'the roles were saved too');
+    } finally {
+      await config.update('schedules', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('a database whose newest backup is older than maxBackupAge gets a warning icon and says why', async function () {
+    const config = vscode.workspace.getConfiguration('pgDockerBackup');
+    const icon = async () => {
+      const { db } = await tree();
+      const item = api.trees.containersProvider.getTreeItem(db);
+      return { id: (item.iconPath as vscode.ThemeIcon).id, tooltip: String(item.tooltip), description: String(item.description) };
+    };
+    assert.equal((await icon()).id, 'symbol-field', 'a fresh backup: no warning');
+    await config.update('maxBackupAge', '1s', vscode.ConfigurationTarget.Global);
+    try {
+      const stale = await waitFor('the stale mark', async () => ((await icon()).id === 'warning' ? icon() : undefined), 10_000);
+      assert.match(stale!.tooltip, /Stale: the newest backup is \S+ old, more than 1s/);
+      assert.match(stale!.description, /stale$/);
+    } finally {
+      await config.update('maxBackupAge', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the mark to go', async () => (await icon()).id === 'symbol-field', 10_000);
   });
 
   it('Restore Backup on a backup row shows the plan in one modal and brings the content back', async function () {

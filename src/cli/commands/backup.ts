@@ -8,14 +8,20 @@ import { formatBytes, formatDuration } from '../../core/progress';
 import { EXIT_OK, progressPrinter, say, writeJson, type CliContext } from '../io';
 import { notifyUrlFor, withNotify } from '../notify';
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
+import { backupAllCommand } from './backupAll';
 
 export const usage =
-  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--upload REMOTE | --to-remote REMOTE] [--notify URL] [--json]';
+  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--upload REMOTE | --to-remote REMOTE] [--notify URL] [--json]\n' +
+  'pg-docker-backup backup --all [--container C]... [--format sql|custom] [--compression …] [--dir DIR] [--with-role-passwords] [--notify URL] [--json]';
 
 export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
     {
+      all: { type: 'boolean' },
+      container: { type: 'string', multiple: true },
+      'with-role-passwords': { type: 'boolean' },
+      'no-role-passwords': { type: 'boolean' },
       database: { type: 'string', short: 'd' },
       format: { type: 'string', short: 'F' },
       table: { type: 'string', short: 't', multiple: true },
@@ -28,8 +34,14 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
       ...encryptionOptions,
       ...backupRemoteOptions,
     },
-    { min: 1, max: 1, usage },
+    { min: 0, max: 1, usage },
   );
+  if (values.all) {
+    const single = ['database', 'table', 'schema', 'no-owner', 'encoding', 'recipient', 'recipients-file', 'passphrase', 'upload', 'to-remote'].filter((k) => (values as Record<string, unknown>)[k] !== undefined);
+    if (positionals.length || single.length) throw new PgBackupError('usage', `backup --all takes no container argument${single.length ? ` and no --${single.join(', --')}` : ''}; name containers with --container.\nusage: ${usage}`);
+    return backupAllCommand(ctx, values);
+  }
+  if (positionals.length !== 1 || values.container || values['with-role-passwords'] || values['no-role-passwords']) throw new PgBackupError('usage', `usage: ${usage}`);
   const notifyUrl = notifyUrlFor(ctx, values.notify);
   const what = { command: 'backup', container: positionals[0], database: values.database ?? null };
   if (values.upload && values['to-remote']) throw new PgBackupError('usage', '--upload keeps a local copy and uploads it, --to-remote sends the backup only to the remote: choose one.');

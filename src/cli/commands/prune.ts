@@ -3,13 +3,14 @@ import { executePrune, planPrune, type PrunePlan } from '../../core/store/prune'
 import { describePolicy, parseRetentionDuration, type RetentionPolicy } from '../../core/store/retention';
 import { formatBytes } from '../../core/progress';
 import { EXIT_OK, confirm, say, writeJson, type CliContext } from '../io';
+import { notifyUrlFor, withNotify } from '../notify';
 import { backupDirFor } from '../services';
 import { openStore, remoteFor, remoteOptions } from '../remotes';
 import { executeRemotePrune, planRemotePrune } from '../../core/store/remote/remotePrune';
 
 export const usage = `pg-docker-backup prune [--dir DIR] [--container C] [--database D] [--keep-last N] [--keep-hourly N]
                        [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]
-                       [--keep-within DURATION] [--remote REMOTE] [--dry-run] [--yes] [--json]
+                       [--keep-within DURATION] [--remote REMOTE] [--dry-run] [--yes] [--notify URL] [--json]
     restic's forget rules, per container and database, in this machine's local time: keep-last keeps
     the N newest; keep-hourly/daily/weekly (ISO)/monthly/yearly keep the newest backup of each of the N
     most recent periods that have backups; keep-within keeps all newer than the newest backup minus
@@ -47,15 +48,27 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
       remote: { type: 'string' },
+      notify: { type: 'string' },
       ...remoteOptions,
     },
     { min: 0, max: 0, usage },
   );
+  const notifyUrl = notifyUrlFor(ctx, values.notify);
+  const what = { command: 'prune', container: values.container ?? null, database: values.database ?? null, remote: values.remote ?? null, dryRun: !!values['dry-run'] };
+  const r = await withNotify(ctx, notifyUrl, what, () => prune(ctx, values), (x) => x.summary);
+  return r.code;
+}
+
+type Summary = { code: number; summary: Record<string, unknown> };
+
+type PruneFlags = Omit<Parameters<typeof pruneRemote>[1], 'remote'> & { remote?: string; dir?: string; 'keep-within'?: string };
+
+async function prune(ctx: CliContext, values: PruneFlags): Promise<Summary> {
   const v = values as Record<string, string | boolean | undefined>;
   const policy: RetentionPolicy = {};
   for (const r of RULES) policy[r] = integer(v[`keep-${r}`] as string | undefined, `--keep-${r}`);
   if (values['keep-within'] !== undefined) policy.within = parseRetentionDuration(values['keep-within']);
-  if (values.remote) return pruneRemote(ctx, values as typeof values & { remote: string }, policy);
+  if (values.remote) return { code: await pruneRemote(ctx, values as typeof values & { remote: string }, policy), summary: {} };
   const plan = await planPrune({ dir: backupDirFor(ctx, values.dir), container: values.container, database: values.database, policy });
   const reasons = Object.fromEntries(plan.keep.map((k) => [k.entry.path, k.reasons]));
   const keep = plan.keep.map((k) => k.entry.path);
@@ -68,7 +81,7 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
   if (values['dry-run'] || plan.delete.length === 0) {
     if (values.json) writeJson(ctx, { dryRun: !!values['dry-run'], keep, delete: toDelete, reasons, deleted: [] });
     else if (values['dry-run']) say(ctx, 'Dry run: nothing was deleted.');
-    return EXIT_OK;
+    return { code: EXIT_OK, summary: { dir: plan.dir, kept: keep.length, toDelete: toDelete.length, deleted: [] } };
   }
   const bytes = plan.delete.reduce((n, d) => n + d.entry.sizeBytes, 0);
   await confirm(ctx, `Delete ${plan.delete.length} backup${plan.delete.length === 1 ? '' : 's'} (${formatBytes(bytes)}) and their manifests? This cannot be undone.`, {
@@ -80,7 +93,7 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
     say(ctx, `Deleted ${r.deleted.length} backup${r.deleted.length === 1 ? '' : 's'}.`);
     for (const s of r.skipped) say(ctx, `warning: left ${s.path} alone: ${s.reason}`);
   }
-  return EXIT_OK;
+  return { code: EXIT_OK, summary: { dir: plan.dir, kept: keep.length, deleted: r.deleted, skipped: r.skipped } };
 }
 
 /** `prune --remote R`: the same rules over the remote's backups; deletes objects with their sidecars. */

@@ -8,6 +8,7 @@ import { pruneBackupsCommand } from './pruneBackups';
 import { resetDatabaseCommand } from './resetDatabase';
 import { restoreBackupCommand } from './restoreBackup';
 import { runChecksCommand } from './runChecks';
+import { setNotifyUrlCommand } from './setNotifyUrl';
 import { terminateConnectionsCommand } from './terminateConnections';
 import { undoRestoreCommand } from './undoRestore';
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.showContainerLogs': showContainerLogsCommand,
   'pgDockerBackup.setPassword': setPasswordCommand,
   'pgDockerBackup.startDemo': startDemoCommand,
+  'pgDockerBackup.setNotifyUrl': setNotifyUrlCommand,
   'pgDockerBackup.refresh': async ({ model }) => model.refresh(),
   'pgDockerBackup.showLog': async ({ services }) => services.channel.show(),
   'pgDockerBackup.openSettings': async () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:pg-docker-backup.pg-docker-backup'),

@@ -1,19 +1,33 @@
 import * as vscode from 'vscode';
 import type { BackupModel } from '../model';
+import type { ScheduleService } from '../schedules';
+import type { Services } from '../services';
+import { sideDatabaseKind } from '../../core/databases/sideDatabases';
+import { decorateFreshness } from './freshness';
 import { toTreeItem, type Node } from './nodes';
 
 /** Containers grouped by compose project → databases → their backups. */
 export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly sub: vscode.Disposable;
+  private readonly subs: vscode.Disposable[];
 
-  constructor(private readonly model: BackupModel) {
-    this.sub = model.onDidChange(() => this.changed.fire(undefined));
+  constructor(
+    private readonly model: BackupModel,
+    private readonly services?: Services,
+    private readonly schedules?: ScheduleService,
+  ) {
+    const fire = () => this.changed.fire(undefined);
+    this.subs = [model.onDidChange(fire), ...(schedules ? [schedules.onDidChange(fire)] : []), ...(services ? [services.onDidChangeSettings(fire)] : [])];
   }
 
   getTreeItem(n: Node): vscode.TreeItem {
-    return toTreeItem(n, (x) => (x.kind === 'database' ? this.model.backupsOf(x.container.name, x.database.name).length : 0));
+    const item = toTreeItem(n, (x) => (x.kind === 'database' ? this.model.backupsOf(x.container.name, x.database.name).length : 0));
+    if (n.kind === 'database' && this.services && !sideDatabaseKind(n.database.name)) {
+      const s = this.services.settings;
+      decorateFreshness(item, n.container.name, n.database.name, this.model.backupsOf(n.container.name, n.database.name), { text: s.maxBackupAge, ms: s.maxBackupAgeMs });
+    }
+    return item;
   }
 
   async getChildren(n?: Node): Promise<Node[]> {
@@ -27,7 +41,8 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
         if (c.composeProject) byProject.set(c.composeProject, [...(byProject.get(c.composeProject) ?? []), c]);
         else loose.push({ kind: 'container', container: c });
       }
-      return [...[...byProject].map(([project, cs]): Node => ({ kind: 'project', project, containers: cs })), ...loose];
+      const count = this.schedules?.schedules.length ?? 0;
+      return [...[...byProject].map(([project, cs]): Node => ({ kind: 'project', project, containers: cs })), ...loose, ...(count ? [{ kind: 'schedules', count } as Node] : [])];
     }
     switch (n.kind) {
       case 'project':
@@ -36,6 +51,10 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
         if (!n.container.running) return [];
         if (!n.container.databases) return [{ kind: 'message', id: `${n.container.name}:problem`, label: n.container.problem ?? 'Databases unknown', icon: 'warning', tooltip: n.container.problem }];
         return n.container.databases.map((database) => ({ kind: 'database', container: n.container, database }));
+      case 'schedules': {
+        const views = await this.schedules!.views();
+        return this.schedules!.schedules.map((schedule) => ({ kind: 'schedule', schedule, view: views.find((v) => v.id === schedule.id) }));
+      }
       case 'database':
         return this.model.backupsOf(n.container.name, n.database.name).map((backup) => ({ kind: 'backup', backup, parentId: `database:${n.container.name}/${n.database.name}` }));
       default:
@@ -48,7 +67,7 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
   }
 
   dispose(): void {
-    this.sub.dispose();
+    for (const s of this.subs) s.dispose();
     this.changed.dispose();
   }
 }

@@ -6,6 +6,7 @@ import type { PgContainer } from '../../core/postgres/discovery';
 import { sideDatabaseKind } from '../../core/databases/sideDatabases';
 import type { DatabaseInfo } from '../../core/postgres/client';
 import { formatBytes } from '../../core/progress';
+import { scheduleTreeItem, type ScheduleNode } from './scheduleNodes';
 
 /** Plain data for each row; TreeItems are made from it without any I/O. */
 export type Node =
@@ -14,7 +15,8 @@ export type Node =
   | { kind: 'database'; container: PgContainer; database: DatabaseInfo }
   | { kind: 'backup'; backup: BackupEntry; parentId: string }
   | { kind: 'folder'; label: string; path: string; children: Node[]; parentId: string }
-  | { kind: 'message'; id: string; label: string; icon: string; tooltip?: string };
+  | { kind: 'message'; id: string; label: string; icon: string; tooltip?: string }
+  | ScheduleNode;
 
 export function age(date: Date, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - date.getTime()) / 1000));
@@ -76,6 +78,10 @@ export function nodeId(n: Node): string {
       return `${n.parentId}>folder:${n.path}`;
     case 'message':
       return `message:${n.id}`;
+    case 'schedules':
+      return 'schedules';
+    case 'schedule':
+      return `schedule:${n.schedule.id}`;
   }
 }
 
@@ -148,6 +154,9 @@ export function toTreeItem(n: Node, childCount: (n: Node) => number): vscode.Tre
       item.contextValue = 'message';
       return withId(item, n);
     }
+    case 'schedules':
+    case 'schedule':
+      return scheduleTreeItem(n);
   }
 }
 

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { BackupModel } from '../model';
+import type { ScheduleService } from '../schedules';
 import type { Services } from '../services';
 import { BackupFolderTree } from './backupFolderTree';
 import { ContainersTree } from './containersTree';
@@ -14,8 +15,8 @@ export interface Trees {
   refresh: RefreshManager;
 }
 
-export function registerTree(context: vscode.ExtensionContext, services: Services, model: BackupModel): Trees {
-  const containersProvider = new ContainersTree(model);
+export function registerTree(context: vscode.ExtensionContext, services: Services, model: BackupModel, schedules?: ScheduleService): Trees {
+  const containersProvider = new ContainersTree(model, services, schedules);
   const folderProvider = new BackupFolderTree(model);
   const containers = vscode.window.createTreeView('pgDockerBackup.containers', { treeDataProvider: containersProvider, canSelectMany: true, showCollapseAll: true });
   const folder = vscode.window.createTreeView('pgDockerBackup.backupFolder', { treeDataProvider: folderProvider, canSelectMany: true, showCollapseAll: true });
