@@ -108,11 +108,14 @@ describe('listing index (cached manifests and content sniffs)', () => {
   });
 
   it('a manifest rewritten with the same size and its old mtime put back is still read again (ctime)', async () => {
+    const whole = new Date('2026-01-01T03:00:00.000Z'); // whole seconds: utimes puts it back exactly
+    await fs.utimes(ours + '.json', whole, whole);
     await list(new CountingIndex(dir, indexFile));
     const st = await fs.stat(ours + '.json');
     await writeManifest(ours, manifestFor(ours, '2026-01-01T02:00:00.000Z', { sha256: 'b'.repeat(64) }));
-    await fs.utimes(ours + '.json', st.atime, st.mtime);
-    assert.equal((await fs.stat(ours + '.json')).size, st.size);
+    await fs.utimes(ours + '.json', whole, whole);
+    const now = await fs.stat(ours + '.json');
+    assert.deepEqual([now.size, now.mtimeMs, now.ino], [st.size, st.mtimeMs, st.ino], 'same size, mtime and inode');
     const entries = await list(new CountingIndex(dir, indexFile));
     assert.equal(entries.find((b) => b.path === ours)?.manifest?.sha256, 'b'.repeat(64));
   });
