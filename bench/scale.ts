@@ -114,31 +114,50 @@ async function makeContainers(): Promise<void> {
   }
 }
 
-/** One CLI run, stdout into a file (as `> out.json` would), wall clock from spawn to exit. */
-async function runCliToFile(args: string[], out: string): Promise<number> {
+/** One run of `node ARGS`, stdout into a file (as `> out.json` would): wall clock from spawn to exit, and CPU (GNU time). */
+async function runNodeToFile(args: string[], out: string): Promise<{ ms: number; cpuMs: number }> {
   const fh = await fs.open(out, 'w');
+  const timeFile = `${out}.time`;
   try {
     const t = performance.now();
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', fh.fd, 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, process.execPath, ...args], { stdio: ['ignore', fh.fd, 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`${cli} ${args.join(' ')} exited with ${code}: ${stderr}`);
-    return performance.now() - t;
+    const ms = performance.now() - t;
+    if (code !== 0) throw new Error(`node ${args.join(' ')} exited with ${code}: ${stderr}`);
+    const [user, sys] = (await fs.readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number);
+    return { ms, cpuMs: (user + sys) * 1000 };
   } finally {
     await fh.close();
   }
 }
 
-async function measureCli(dir: string, out: string): Promise<{ first: number; samples: number[]; count: number }> {
+interface CliSamples {
+  first: number;
+  samples: number[];
+  cpu: number[];
+  count: number;
+  /** `node -e 0` on this machine now: the floor of any CLI run. */
+  nodeFloor: number[];
+}
+
+async function measureCli(dir: string, out: string): Promise<CliSamples> {
   const once = async () => {
-    const ms = await runCliToFile(['backups', '--dir', dir, '--json'], out);
-    return { ms, count: (JSON.parse(await fs.readFile(out, 'utf8')) as { backups: unknown[] }).backups.length };
+    const r = await runNodeToFile([cli, 'backups', '--dir', dir, '--json'], out);
+    return { ...r, count: (JSON.parse(await fs.readFile(out, 'utf8')) as { backups: unknown[] }).backups.length };
   };
   const first = await once();
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push((await once()).ms);
-  return { first: first.ms, samples, count: first.count };
+  const cpu: number[] = [];
+  const nodeFloor: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await once();
+    samples.push(r.ms);
+    cpu.push(r.cpuMs);
+    nodeFloor.push((await runNodeToFile(['-e', '0'], out)).ms);
+  }
+  return { first: first.ms, samples, cpu, count: first.count, nodeFloor };
 }
 
 async function measurePrune(dir: string): Promise<{ first: number; samples: number[]; deleted: number }> {
@@ -257,7 +276,7 @@ async function main(): Promise<void> {
       files: { listed, pruned, runbookWithoutManifest: RUNBOOK_FILES },
       containers: withContainers ? { total: CONTAINERS, running: RUNNING } : null,
       runs,
-      backupsJson: { count: cliResult.count, firstMs: cliResult.first, medianMs: median(cliResult.samples), maxMs: Math.max(...cliResult.samples), samples: cliResult.samples },
+      backupsJson: { count: cliResult.count, firstMs: cliResult.first, medianMs: median(cliResult.samples), maxMs: Math.max(...cliResult.samples), cpuMsMedian: median(cliResult.cpu), nodeStartMsMedian: median(cliResult.nodeFloor), samples: cliResult.samples },
       prunePlan: { files: pruned, toDelete: pruneResult.deleted, firstMs: pruneResult.first, medianMs: median(pruneResult.samples), maxMs: Math.max(...pruneResult.samples) },
       tree: tree.length
         ? {
@@ -273,6 +292,8 @@ async function main(): Promise<void> {
     };
     const rows = [
       [`backups --json, ${cliResult.count} backups (CLI process)`, ms(cliResult.first), ms(median(cliResult.samples)), ms(Math.max(...cliResult.samples)), '< 500 ms'],
+      ['  CPU time of that process (user+sys)', '', ms(median(cliResult.cpu)), ms(Math.max(...cliResult.cpu)), ''],
+      ['  `node -e 0` meanwhile (the floor)', '', ms(median(cliResult.nodeFloor)), ms(Math.max(...cliResult.nodeFloor)), ''],
       [`prune plan, ${pruned} files (${pruneResult.deleted} to delete)`, ms(pruneResult.first), ms(median(pruneResult.samples)), ms(Math.max(...pruneResult.samples)), '< 1 s'],
     ];
     if (tree.length) {
