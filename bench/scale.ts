@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { backupFileName, encodePathSegment } from '../src/core/store/naming';
+import { listingIndexPath } from '../src/core/store/listingIndex';
 import { planPrune } from '../src/core/store/prune';
 import { median, table } from './lib';
 
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'pgdb-bench-scale-'));
   const cleanup = async () => {
     await fs.rm(root, { recursive: true, force: true });
+    for (const d of ['list', 'prune']) await fs.rm(listingIndexPath(path.join(root, d)), { force: true });
     if (withContainers) await removeContainers();
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
