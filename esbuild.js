@@ -21,20 +21,36 @@ const common = {
 };
 
 /**
- * The extension loads Docker's client (dockerode with ssh2, grpc, tar…, about 1 MB) from a bundle of
- * its own on first use, so activating the extension parses only its own code.
+ * Heavy libraries live in bundles of their own, loaded on first use, so starting the CLI or activating
+ * the extension parses only our code: Docker's client (dockerode with ssh2, grpc, tar…, about 2 MB) and
+ * the object-store SDKs (AWS S3, Google Cloud Storage: about 3 MB), which only upload/download/remote-*
+ * need. Our modules import them only dynamically (`import('dockerode')`, `import('./s3Client.js')`), so
+ * the `require('./s3.js')` they become runs on first use.
  */
-const dockerodeApart = {
-  name: 'dockerode-apart',
+const APART = {
+  dockerode: './dockerode.js',
+  '@aws-sdk/client-s3': './s3.js',
+  '@aws-sdk/lib-storage': './s3.js',
+  '@google-cloud/storage': './gcs.js',
+};
+
+const apart = {
+  name: 'apart',
   setup(build) {
-    build.onResolve({ filter: /^dockerode$/ }, () => ({ path: './dockerode.js', external: true }));
+    const names = Object.keys(APART).map((n) => n.replace(/[/.]/g, (c) => `\\${c}`));
+    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: APART[args.path], external: true }));
   },
 };
 
+/** A bundle of third-party code only, from a one-line entry. */
+const vendor = (outfile, contents) => ({ ...common, stdin: { contents, resolveDir: __dirname, loader: 'js' }, outfile });
+
 const entries = [
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', plugins: [dockerodeApart] },
+  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', plugins: [apart] },
+  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', plugins: [apart] },
   { ...common, entryPoints: ['dockerode'], outfile: 'dist/dockerode.js' },
-  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
+  vendor('dist/s3.js', "export * from '@aws-sdk/client-s3'; export { Upload } from '@aws-sdk/lib-storage';"),
+  vendor('dist/gcs.js', "export * from '@google-cloud/storage';"),
 ];
 
 async function main() {

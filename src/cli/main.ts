@@ -136,8 +136,9 @@ export function main(): void {
     (code) => {
       finished = true;
       process.exitCode = code;
-      // Docker's keep-alive sockets must not hold the process open.
-      setImmediate(() => process.exit(code));
+      // Docker's keep-alive sockets must not hold the process open; what is still queued for a pipe
+      // (`backups --json` of thousands of backups into a slow reader) is written out first.
+      process.stdout.write('', () => process.stderr.write('', () => setImmediate(() => process.exit(code))));
     },
     (e) => {
       finished = true;

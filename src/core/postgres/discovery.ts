@@ -159,7 +159,6 @@ async function describe(
   all: readonly (ContainerSummary & { isDatabase: boolean })[],
   options: DiscoveryOptions,
 ): Promise<PgContainer> {
-  const log = options.logger ?? silentLogger;
   const conn = connectionFromEnv(details.env);
   const running = details.state === 'running';
   let password = options.passwordFor?.(details.name);
@@ -193,17 +192,21 @@ async function describe(
     appContainers,
     target: { container: details.id, containerName: details.name, user: conn.user, password, osUser: details.user && !/^(root|0)(:|$)/.test(details.user) ? undefined : 'postgres' },
   };
-  if (running && options.withDatabases !== false) {
-    try {
-      const info = await serverOverview(docker, pg.target, options.signal);
-      pg.server = info.server;
-      pg.databases = info.databases;
-    } catch (e) {
-      pg.problem = errorMessage(e);
-      log.debug(`${details.name}: ${pg.problem}`);
-    }
-  }
+  if (running && options.withDatabases !== false) await readDatabases(docker, pg, options);
   return pg;
+}
+
+/** Asks a running server for its version and databases (one psql); a failure becomes `problem`. */
+export async function readDatabases(docker: DockerClient, pg: PgContainer, options: Pick<DiscoveryOptions, 'logger' | 'signal'> = {}): Promise<void> {
+  try {
+    const info = await serverOverview(docker, pg.target, options.signal);
+    pg.server = info.server;
+    pg.databases = info.databases;
+    pg.problem = undefined;
+  } catch (e) {
+    pg.problem = errorMessage(e);
+    (options.logger ?? silentLogger).debug(`${pg.name}: ${pg.problem}`);
+  }
 }
 
 /** Every Postgres container of the engine, with its databases when running. */

@@ -20,7 +20,7 @@ export class BackupFolderTree implements vscode.TreeDataProvider<Node>, vscode.D
 
   async getChildren(n?: Node): Promise<Node[]> {
     if (n) return n.kind === 'folder' ? n.children : [];
-    await this.model.ensureLoaded();
+    await this.model.ensureListed();
     const root = this.model.backupDir;
     if (this.model.backups.length === 0) {
       return [{ kind: 'message', id: 'no-backups', label: 'No backups yet', icon: 'info', tooltip: `Backups are written to ${root}` }];

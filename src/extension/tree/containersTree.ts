@@ -32,7 +32,8 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
 
   async getChildren(n?: Node): Promise<Node[]> {
     if (!n) {
-      await this.model.ensureLoaded();
+      // The rows come as soon as the containers are known; each running server's databases follow.
+      await this.model.ensureListed();
       const containers = this.model.containers;
       if (containers.length === 0) return []; // the welcome view says why
       const byProject = new Map<string, typeof containers>();
@@ -49,6 +50,7 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
         return n.containers.map((container) => ({ kind: 'container', container }));
       case 'container':
         if (!n.container.running) return [];
+        if (!n.container.databases && !n.container.problem) return [{ kind: 'message', id: `${n.container.name}:reading`, label: 'Reading databases…', icon: 'loading~spin' }];
         if (!n.container.databases) return [{ kind: 'message', id: `${n.container.name}:problem`, label: n.container.problem ?? 'Databases unknown', icon: 'warning', tooltip: n.container.problem }];
         return n.container.databases.map((database) => ({ kind: 'database', container: n.container, database }));
       case 'schedules': {
