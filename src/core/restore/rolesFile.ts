@@ -83,6 +83,30 @@ function shown(text: string): string {
   return JSON.stringify(one.length > 60 ? `${one.slice(0, 60)}…` : one);
 }
 
+/** A '…' literal or "…" name starting at `from` (doubled quotes inside); a name stays on its line and is not empty. */
+function readQuoted(text: string, from: number, q: "'" | '"'): { value: string; next: number; newlines: number; error?: string } {
+  let value = '';
+  let newlines = 0;
+  let i = from + 1;
+  for (;;) {
+    if (i >= text.length || (q === '"' && text[i] === '\n')) {
+      return { value, next: i, newlines, error: q === "'" ? 'a string literal is not closed' : 'a quoted name is not closed on its line' };
+    }
+    if (text[i] === q) {
+      if (text[i + 1] === q) {
+        value += q;
+        i += 2;
+        continue;
+      }
+      break;
+    }
+    if (text[i] === '\n') newlines++;
+    value += text[i++];
+  }
+  if (q === '"' && value === '') return { value, next: i + 1, newlines, error: 'an empty quoted name' };
+  return { value, next: i + 1, newlines };
+}
+
 /** Splits the script into statements of tokens; meta-command lines (already gated) and comments are dropped. */
 function tokenize(text: string, fileName: string): Statement[] {
   const out: Statement[] = [];
@@ -115,42 +139,12 @@ function tokenize(text: string, fileName: string): Statement[] {
         out.push({ line: startLine, tokens, text: text.slice(start, i + 1) });
         tokens = [];
         i++;
-      } else if (c === "'") {
-        let v = '';
-        i++;
-        for (;;) {
-          if (i >= text.length) throw refuse(fileName, startLine, 'a string literal is not closed');
-          if (text[i] === "'") {
-            if (text[i + 1] === "'") {
-              v += "'";
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          if (text[i] === '\n') line++;
-          v += text[i++];
-        }
-        tokens.push({ t: 'string', v });
-      } else if (c === '"') {
-        let v = '';
-        i++;
-        for (;;) {
-          if (i >= text.length || text[i] === '\n') throw refuse(fileName, startLine, 'a quoted name is not closed on its line');
-          if (text[i] === '"') {
-            if (text[i + 1] === '"') {
-              v += '"';
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          v += text[i++];
-        }
-        if (v === '') throw refuse(fileName, startLine, 'an empty quoted name');
-        tokens.push({ t: 'word', v, quoted: true });
+      } else if (c === "'" || c === '"') {
+        const q = readQuoted(text, i, c);
+        if (q.error) throw refuse(fileName, startLine, q.error);
+        line += q.newlines;
+        i = q.next;
+        tokens.push(c === "'" ? { t: 'string', v: q.value } : { t: 'word', v: q.value, quoted: true });
       } else if (/[A-Za-z_]/.test(c)) {
         const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(text.slice(i, i + 200))!;
         if (text[i + m[0].length] === "'") throw refuse(fileName, line, `${shown(m[0] + "'")}: prefixed string literals are not what pg_dumpall writes with standard_conforming_strings on`);
