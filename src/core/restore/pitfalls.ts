@@ -72,8 +72,8 @@ export function versionPitfalls(f: PitfallFacts): Pitfalls {
           : `its SQL uses features of PostgreSQL ${dump.major} that PostgreSQL ${target.major} may not have`
         : `pg_restore ${target.major} in the container cannot read an archive written by pg_dump ${dump.major}`;
     refusals.push(
-      `${f.fileName} was made by pg_dump ${f.pgDumpVersion}, newer than PostgreSQL ${target.major} in ${f.targetContainer}: ${why}. ` +
-        `Restore it into a PostgreSQL ${dump.major} (or newer) container instead (a newer pg_dump's dump cannot go into an older server).`,
+      `${f.fileName} was made by pg_dump ${f.pgDumpVersion}, newer than PostgreSQL ${target.major} in ${f.targetContainer}: a dump from a newer pg_dump cannot be restored into an older server (${why}). ` +
+        `Restore it into a PostgreSQL ${dump.major} (or newer) container instead.`,
     );
   } else if (f.format === 'sql' && target && !hasRestrict(target) && (f.restrictSeen || (dump && hasRestrict(dump)))) {
     const since = target.major >= 13 && target.major < 18 ? `${target.major}.${RESTRICT_SINCE[target.major]}` : '18';
