@@ -59,7 +59,7 @@ export class ScheduleService implements vscode.Disposable {
   }
 
   private apply(): void {
-    const { schedules, problems } = schedulesFromEntries(this.services.settings.schedules, this.services.settings.defaultFormat);
+    const { schedules, problems } = schedulesFromEntries(this.services.settings.schedules, ((f) => (f === 'directory' ? 'custom' : f))(this.services.settings.defaultFormat)); // schedules take sql or custom: a directory default schedules custom archives
     for (const p of problems) this.services.logger.warn(`pgDockerBackup.schedules: ${p}; it is left out.`);
     this.current = schedules;
     this.runner.setSchedules(schedules);

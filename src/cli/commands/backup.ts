@@ -1,4 +1,4 @@
-import { oneOf, parse } from '../args';
+import { integer, oneOf, parse } from '../args';
 import { PgBackupError } from '../../core/errors';
 import { parseCompression } from '../../core/backup/pgDump';
 import { encryptionOptions, encryptionStages } from '../encryption';
@@ -11,7 +11,7 @@ import { backupDirFor, discoveryFor, dockerFor } from '../services';
 import { backupAllCommand } from './backupAll';
 
 export const usage =
-  'pg-docker-backup backup <container> [--database DB] [--format sql|custom] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--upload REMOTE | --to-remote REMOTE] [--notify URL] [--json]\n' +
+  'pg-docker-backup backup <container> [--database DB] [--format sql|custom|directory] [--jobs N] [--temp-dir DIR] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--upload REMOTE | --to-remote REMOTE] [--notify URL] [--json]\n' +
   'pg-docker-backup backup --all [--container C]... [--format sql|custom] [--compression …] [--dir DIR] [--with-role-passwords] [--notify URL] [--json]';
 
 export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
@@ -24,6 +24,8 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
       'no-role-passwords': { type: 'boolean' },
       database: { type: 'string', short: 'd' },
       format: { type: 'string', short: 'F' },
+      jobs: { type: 'string', short: 'j' },
+      'temp-dir': { type: 'string' },
       table: { type: 'string', short: 't', multiple: true },
       schema: { type: 'string', short: 'n', multiple: true },
       compression: { type: 'string', short: 'Z' },
@@ -50,7 +52,9 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
   const r = await withNotify(ctx, notifyUrl, what, () => backupDatabase(dockerFor(ctx), {
     container: positionals[0],
     database: values.database,
-    format: oneOf(values.format, ['sql', 'custom'] as const, '--format'),
+    format: oneOf(values.format, ['sql', 'custom', 'directory'] as const, '--format'),
+    jobs: integer(values.jobs, '--jobs'),
+    containerTempDir: values['temp-dir'],
     tables: values.table,
     schemas: values.schema,
     compression: values.compression !== undefined ? parseCompression(values.compression) : undefined,

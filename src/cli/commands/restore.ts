@@ -15,7 +15,7 @@ import { EXIT_CHECKS_FAILED, EXIT_OK, confirm, progressPrinter, say, writeJson, 
 import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--no-checks] [--check-timeout S] [--yes] [--json]\n' +
+  'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--temp-dir DIR] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--no-checks] [--check-timeout S] [--yes] [--json]\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -62,6 +62,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
       undo: { type: 'boolean' },
       'drop-previous': { type: 'boolean' },
       jobs: { type: 'string', short: 'j' },
+      'temp-dir': { type: 'string' },
       'allow-meta-commands': { type: 'boolean' },
       ...keyOptions,
       ...remoteOptions,
@@ -98,7 +99,7 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
   });
   if (showPlan(ctx, plan, values)) return EXIT_OK;
   await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
-  const r = await executeRestore(docker, plan, { ...common, keys });
+  const r = await executeRestore(docker, plan, { ...common, keys, containerTempDir: values['temp-dir'] });
   if (!values.json) {
     if (ctx.stderr.isTTY) ctx.stderr.write('\r\x1b[K');
     say(ctx, `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)} (apps down ${formatDuration(r.downtimeMs)}).`);

@@ -15,6 +15,7 @@ import { tableMatchesPatterns } from '../postgres/sql';
 import { HashingCounter, formatBytes } from '../progress';
 import { formatExtension, type BackupFormat } from '../store/naming';
 import { dumpDependencies } from './dependencies';
+import { dumpDirectory } from './directoryDump';
 import { detectBackupContent } from './format';
 import type { BackupManifest } from './manifest';
 import { codecSinceMajor, DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type Compression, type TableCount } from './pgDump';
@@ -32,6 +33,10 @@ export interface BackupOptions extends OperationContext {
   /** Default: the container's POSTGRES_DB. */
   database?: string;
   format?: BackupFormat;
+  /** The directory format: pg_dump's parallel jobs (default 1). */
+  jobs?: number;
+  /** The directory format: the folder in the container its temporary folder goes in (default /tmp). */
+  containerTempDir?: string;
   /** gzip level (the default codec); `compression` chooses another codec. */
   compressionLevel?: number;
   compression?: Compression;
@@ -85,7 +90,9 @@ function gatherFacts(docker: DockerClient, container: PgContainer, database: str
     return { server: overview.server, exact, tables, deps };
   });
   facts.catch(() => undefined);
-  return { facts, major: overviewP.then((o) => o.server.major) };
+  const sizeBytes = overviewP.then((o) => o.databases.find((d) => d.name === database)?.sizeBytes ?? -1);
+  sizeBytes.catch(() => undefined);
+  return { facts, major: overviewP.then((o) => o.server.major), sizeBytes };
 }
 
 /** The error for a backup whose database container stopped under it (pg_dump's own words do not say so). */
@@ -138,20 +145,23 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   const op = beginOperation(options);
   const format = options.format ?? 'sql';
   const { compression, hostStages } = checkEncoding(options, format);
+  if (options.jobs !== undefined && (format !== 'directory' || !Number.isInteger(options.jobs) || options.jobs < 1 || options.jobs > 64)) {
+    throw new PgBackupError('usage', format !== 'directory' ? 'Parallel jobs (--jobs) need the directory format (--format directory): pg_dump writes one stream otherwise.' : `--jobs must be a whole number from 1 to 64 (got ${options.jobs}).`);
+  }
   op.progress.step('prepare', `Inspecting ${options.container}`);
   const container = await findContainer(docker, options.container, { ...op.discovery, withDatabases: false, withApps: false });
   if (!container.running) throw notRunningError(container);
   const target = container.target;
   const database = options.database ?? container.defaultDatabase;
   // pg_dump starts at once; what the manifest needs besides the bytes is asked for while it runs.
-  const { facts, major: serverMajor } = gatherFacts(docker, container, database, options, op);
+  const { facts, major: serverMajor, sizeBytes } = gatherFacts(docker, container, database, options, op);
   if (codecSinceMajor(compression.codec) > 0) checkCodecVersion(compression, container.name, await serverMajor);
   const containerStages: StageRecord[] = format === 'sql' && compression.codec !== 'none' ? [{ kind: 'compress', algorithm: compression.codec, level: compression.level, where: 'container' }] : [];
   const stages = [...containerStages, ...hostStages.map((s) => s.record)];
   const created = op.now();
   const extension = `${formatExtension(format)}${stagesExtension(stages)}` as `.${string}`;
   const sink = await (options.sink ?? ((o) => openLocalFileSink({ dir: options.dir, ...o })))({ container: container.name, database, extension, created });
-  const argv = pgDumpArgv(target, database, { format, compressionLevel: compression.level ?? 0, compression: options.compression, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner, encoding: options.encoding });
+  const argv = pgDumpArgv(target, database, { format, compressionLevel: compression.level ?? 0, compression: options.compression, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner, encoding: options.encoding, jobs: options.jobs });
   op.log.info(`backup ${container.name}/${database} → ${sink.location}`);
   op.progress.step('dump', `Dumping ${database} from ${container.name} (${format})`);
 
@@ -162,11 +172,13 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     const head = new HeadTap();
     const toSink = pipeline([entry, head, ...hostStages.map((s) => s.transform()), counter, sink.stream]);
     toSink.catch(() => undefined); // awaited below; the exec sees the failure through `entry`
-    const result = await execClient(docker, target, argv, { stdout: entry, signal: op.signal, what: 'The backup' });
+    const { program, result } = format === 'directory'
+      ? await dumpDirectory(docker, target, { argv, databaseBytes: await sizeBytes, tempDir: options.containerTempDir, containerName: container.name, database, out: entry, signal: op.signal, log: op.log })
+      : { program: 'pg_dump', result: await execClient(docker, target, argv, { stdout: entry, signal: op.signal, what: 'The backup' }) };
     await toSink;
     const settled = await facts.then((f) => ({ f, e: undefined }), (e: unknown) => ({ f: undefined, e }));
     if (isPgBackupError(settled.e, 'usage')) throw settled.e; // no such database: say which there are
-    if (result.exitCode !== 0) throw clientError(target, 'pg_dump', result, `Backing up ${database}`);
+    if (result.exitCode !== 0) throw clientError(target, program, result, `Backing up ${database}`);
     if (counter.bytes === 0) throw new PgBackupError('failed', `pg_dump wrote nothing for ${database} in ${container.name}.`, { detail: result.stderr });
     if (!settled.f) throw settled.e;
     const { server, exact, tables, deps } = settled.f;
@@ -187,7 +199,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       pgDumpVersion,
       format,
       stages,
-      archiveCompression: format === 'custom' ? { algorithm: compression.codec, level: compression.level } : undefined,
+      archiveCompression: format !== 'sql' ? { algorithm: compression.codec, level: compression.level } : undefined,
       options: { tables: options.tables ?? [], schemas: options.schemas ?? [], noOwner: !!options.noOwner, ...(options.encoding ? { encoding: options.encoding } : {}) },
       bytes: counter.bytes,
       sha256: counter.hash.digest('hex'),

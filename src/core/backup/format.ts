@@ -4,7 +4,7 @@ import type { BackupFormat } from '../store/naming';
 
 /** What a backup file is, read from its first bytes (never from its name alone). */
 export interface BackupContent {
-  /** `sql` plain script, `custom` pg_dump -Fc archive; `unknown` anything else. */
+  /** `sql` plain script, `custom` pg_dump -Fc archive, `directory` a tar of a pg_dump -Fd folder; `unknown` anything else. */
   format: BackupFormat | 'unknown';
   /** Whether the file is gzip-compressed on disk (`.sql.gz`, `.dump.gz`). */
   gzipped: boolean;
@@ -13,7 +13,7 @@ export interface BackupContent {
   pgDumpMajor?: number;
   /** The version of the server it was dumped from. */
   serverVersion?: string;
-  /** The database name recorded in a custom archive. */
+  /** The database name recorded in a custom archive (or a directory dump's toc.dat). */
   database?: string;
   /** A pg_dumpall cluster script: not restorable into one database. */
   cluster?: boolean;
@@ -101,6 +101,27 @@ export function parseCustomHeader(buf: Buffer): Pick<BackupContent, 'pgDumpVersi
   return out;
 }
 
+/**
+ * The first member of a tar (POSIX ustar or GNU: `ustar` at offset 257), when these bytes start one: its
+ * name and where its content starts.
+ */
+export function tarFirstMember(head: Buffer): { name: string; data: Buffer } | undefined {
+  if (head.length < 512 || head.subarray(257, 262).toString('latin1') !== 'ustar') return undefined;
+  const field = head.subarray(0, 100);
+  const end = field.indexOf(0);
+  const name = field.subarray(0, end < 0 ? 100 : end).toString('utf8');
+  return { name, data: head.subarray(512) };
+}
+
+/** A tar of a pg_dump directory dump: its first member is `toc.dat` (a custom-format header). */
+function detectDirectoryTar(head: Buffer, gzipped: boolean): BackupContent | undefined {
+  const first = tarFirstMember(head);
+  if (!first || (first.name !== 'toc.dat' && first.name !== './toc.dat')) return undefined;
+  if (first.data.subarray(0, 5).toString('latin1') !== 'PGDMP') return undefined;
+  const h = parseCustomHeader(first.data);
+  return { format: 'directory', gzipped, ...h, pgDumpMajor: majorOfVersion(h.pgDumpVersion) };
+}
+
 const DUMPED_FROM = /^-- Dumped from database version (\S+)/m;
 const DUMPED_BY = /^-- Dumped by pg_dump(?:all)? version (\S+)/m;
 
@@ -112,6 +133,8 @@ export function detectBackupContent(head: Buffer): BackupContent {
     const h = parseCustomHeader(content);
     return { format: 'custom', gzipped, ...h, pgDumpMajor: majorOfVersion(h.pgDumpVersion) };
   }
+  const dir = detectDirectoryTar(content, gzipped);
+  if (dir) return dir;
   const text = content.subarray(0, 8192).toString('utf8');
   if (/^--\s*\n-- PostgreSQL database cluster dump/m.test(text)) {
     const by = DUMPED_BY.exec(text)?.[1];

@@ -14,10 +14,12 @@ export const EXACT_ROW_COUNT_LIMIT_BYTES = 256 * 1024 * 1024;
 export function pgDumpArgv(
   target: Pick<PgTarget, 'user'>,
   database: string,
-  o: { format: BackupFormat; compressionLevel: number; compression?: Compression; tables?: string[]; schemas?: string[]; noOwner?: boolean; encoding?: string },
+  o: { format: BackupFormat; compressionLevel: number; compression?: Compression; tables?: string[]; schemas?: string[]; noOwner?: boolean; encoding?: string; jobs?: number },
 ): string[] {
   const argv = ['pg_dump', '-w', '-U', target.user, '-d', dbConninfo(database)];
-  argv.push(o.format === 'custom' ? '-Fc' : '-Fp', o.compression ? compressArg(o.compression) : `-Z${o.compressionLevel}`);
+  argv.push(o.format === 'custom' ? '-Fc' : o.format === 'directory' ? '-Fd' : '-Fp', o.compression ? compressArg(o.compression) : `-Z${o.compressionLevel}`);
+  // the directory format's folder (-f) is added by the caller, which makes it in the container
+  if (o.format === 'directory') argv.push('-j', String(o.jobs ?? 1));
   if (o.encoding) argv.push('-E', o.encoding);
   for (const t of o.tables ?? []) argv.push('-t', t);
   for (const s of o.schemas ?? []) argv.push('-n', s);

@@ -6,7 +6,7 @@ import { quoteIdent, quoteLiteral } from '../postgres/sql';
 import { databaseLockKey } from './lock';
 import { parseSideDatabaseName, sideDatabaseKind } from './sideDatabases';
 
-/** The name prefix of the archives a parallel restore of `database` copies into the container. */
+/** The name prefix of the archives a parallel restore of `database` copies into the container (and of the folders a directory dump is unpacked in). */
 export function archivePrefix(database: string): string {
   return `${ARCHIVE_PREFIX}${databaseLockKey(database)}-`;
 }
@@ -20,13 +20,13 @@ export const ARCHIVE_PREFIX = 'pg-docker-backup-restore-';
  * (a `pg_restore -j` started by a restore whose CLI was killed keeps running); prints `removed F` / `in-use F`.
  */
 const ARCHIVES_SCRIPT = [
-  'for f in "$1"/"$2"*.dump; do',
+  'for f in "$1"/"$2"*.dump "$1"/"$2"*.dir; do',
   '  [ -e "$f" ] || continue',
   '  used=',
   '  for c in /proc/[0-9]*/cmdline; do',
   '    if tr "\\000" " " < "$c" 2>/dev/null | grep -qF -- "$f"; then used=1; break; fi',
   '  done',
-  '  if [ -n "$used" ]; then echo "in-use $f"; elif [ "$3" != remove ]; then echo "removed $f"; elif rm -f -- "$f"; then echo "removed $f"; else echo "kept $f"; fi',
+  '  if [ -n "$used" ]; then echo "in-use $f"; elif [ "$3" != remove ]; then echo "removed $f"; elif rm -rf -- "$f"; then echo "removed $f"; else echo "kept $f"; fi',
   'done',
 ].join('\n');
 

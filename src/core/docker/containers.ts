@@ -39,6 +39,8 @@ export interface ContainerMount {
   source?: string;
   target: string;
   readOnly?: boolean;
+  /** tmpfs: its size limit (e.g. a small /tmp for tests of a full disk). */
+  sizeBytes?: number;
 }
 
 /** What a new container is made of (the `docker create` options the product and its tests use). */
@@ -132,6 +134,7 @@ export function containerCreateOptions(spec: ContainerSpec): Docker.ContainerCre
       Target: m.target,
       Source: m.source ?? '',
       ...(m.readOnly ? { ReadOnly: true } : {}),
+      ...(m.type === 'tmpfs' && m.sizeBytes ? { TmpfsOptions: { SizeBytes: m.sizeBytes, Mode: 0o1777 } } : {}),
     }));
   }
   return options;

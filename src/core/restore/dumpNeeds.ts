@@ -96,6 +96,8 @@ export async function readDumpNeeds(docker: DockerClient, target: PgTarget, sour
     } else if (!fromManifest && source.format === 'custom') {
       if (!options.canReadArchive) needs.extensionsUnknown = 'the archive cannot be listed by this container’s pg_restore';
       else needs.extensions = extensionsInToc(await archiveListing(docker, target, source, options.keys, options.signal));
+    } else if (!fromManifest && source.format === 'directory') {
+      needs.extensionsUnknown = 'a directory dump without a manifest is not listed before it is unpacked';
     }
   } catch (e) {
     if (options.signal?.aborted) throw e;

@@ -11,7 +11,8 @@ import { attachedServer, openServer, type PgServer } from '../postgres/server';
 import { quoteIdent } from '../postgres/sql';
 import { formatDuration } from '../progress';
 import type { InputSource } from './input';
-import { checkLoaderRun, copyIntoContainer, parallelLoad, runStreamingLoader, type ContainerCopy, type LoaderRun } from './loaders';
+import { removeTempFolder } from '../postgres/containerTemp';
+import { checkLoaderRun, copyIntoContainer, extractIntoContainer, parallelLoad, runStreamingLoader, type ContainerCopy, type LoaderRun } from './loaders';
 import { planRestore, type RestoreOptions, type RestorePlan } from './plan';
 
 export interface RestoreResult {
@@ -35,6 +36,8 @@ class ArchiveCopy {
     private readonly server: PgServer,
     readonly copying: Promise<ContainerCopy>,
     private readonly warnings: string[],
+    /** A directory dump's unpacked folder (what still reads it is ended first), not an archive file. */
+    private readonly folder = false,
   ) {}
   /** Removes the archive; false (with a warning saying what is left) when that failed. */
   remove(): Promise<boolean> {
@@ -44,6 +47,10 @@ class ArchiveCopy {
         this.warnings.push(`Could not remove the copied archive ${copy.file} in ${this.server.container.name} (${why}): the next restore of this database or \`pg-docker-backup cleanup ${this.server.container.name}\` removes it.`);
         return false;
       };
+      if (this.folder) {
+        const why = await removeTempFolder(this.server.docker, this.server.target, copy.file);
+        return why === undefined ? true : failed(why);
+      }
       return execClient(this.server.docker, this.server.target, ['rm', '-f', '--', copy.file], { what: 'Removing the copied archive' }).then(
         (r) => (r.exitCode !== 0 ? failed(r.stderr.trim()) : true),
         (e: unknown) => failed(errorMessage(e)),
@@ -66,6 +73,9 @@ async function load(server: PgServer, plan: RestorePlan, src: InputSource & { si
   const name = plan.container.name;
   const copied = copy ? await copy.copying : undefined;
   if (copied?.fatal) throw copied.fatal;
+  if (copied?.failure && plan.loader === 'pg_restore-directory') {
+    throw new PgBackupError('failed', `Could not unpack ${plan.backup.fileName} into a temporary folder in ${name} (${copied.failure}): free space there or choose another folder in the container (--temp-dir DIR).`);
+  }
   let run: LoaderRun;
   if (copied && !copied.failure) {
     op.progress.step('restore', `Restoring ${plan.backup.fileName} into "${plan.scratchDatabase}" with ${plan.jobs} parallel jobs`);
@@ -91,10 +101,11 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
   // For a parallel restore the archive is copied into the container while the scratch database is made
   // (pg_restore -j needs a file it can seek in).
   let copy: ArchiveCopy | undefined;
-  if (plan.jobs > 1) {
+  if (plan.jobs > 1 || plan.loader === 'pg_restore-directory') {
     const stop = new AbortController();
     const signal = op.signal ? AbortSignal.any([op.signal, stop.signal]) : stop.signal;
-    copy = new ArchiveCopy(server, copyIntoContainer(docker, target, src, options.containerTempDir ?? ARCHIVE_DIR, archivePrefix(plan.database), (n) => op.progress.bytes(n, src.sizeBytes, started), signal), warnings);
+    const into = plan.loader === 'pg_restore-directory' ? extractIntoContainer : copyIntoContainer;
+    copy = new ArchiveCopy(server, into(docker, target, src, options.containerTempDir ?? ARCHIVE_DIR, archivePrefix(plan.database), (n) => op.progress.bytes(n, src.sizeBytes, started), signal), warnings, plan.loader === 'pg_restore-directory');
     copy.stop.signal.addEventListener('abort', () => stop.abort(), { once: true });
   }
   const dropScratch = () =>

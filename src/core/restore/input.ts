@@ -6,6 +6,7 @@ import { PLAIN_DUMP_COMPLETE } from '../backup/format';
 import { PgBackupError, errorMessage } from '../errors';
 import { decoders } from '../pipeline/layers';
 import type { KeyMaterial, StageRecord } from '../pipeline/stage';
+import type { BackupFormat } from '../store/naming';
 import { EncodedPlainSqlGate } from './gate';
 import { PlainSqlCheck } from './plainSqlCheck';
 
@@ -20,7 +21,7 @@ function containerGate(src: InputSource, inContainer: StageRecord[]): Transform[
 export interface InputSource {
   path: string;
   fileName: string;
-  format: 'sql' | 'custom';
+  format: BackupFormat;
   /** Every encode stage of the file, in the order applied. */
   stages: StageRecord[];
   keys?: KeyMaterial;

@@ -4,6 +4,7 @@ import type { DockerClient, ExecResult } from '../docker/client';
 import { PgBackupError, errorMessage, isPgBackupError } from '../errors';
 import type { Operation } from '../operation';
 import { dbConninfo, execClient, firstErrorLines, type PgTarget } from '../postgres/client';
+import { makeTempFolder } from '../postgres/containerTemp';
 import { openInput, type InputSource } from './input';
 import type { LoaderKind } from './plan';
 
@@ -28,7 +29,7 @@ const DECOMPRESSOR_FAILED_EXIT = 90;
 const DECOMPRESSOR: Record<'gzip' | 'zstd' | 'lz4', string> = { gzip: 'gunzip', zstd: 'zstd', lz4: 'lz4' };
 
 /** psql/pg_restore argv; with `file`, pg_restore reads that archive (in the container) with `jobs` jobs instead of stdin. */
-export function restoreArgv(format: 'sql' | 'custom', user: string, database: string, parallel?: { file: string; jobs: number }): string[] {
+export function restoreArgv(format: 'sql' | 'custom' | 'directory', user: string, database: string, parallel?: { file: string; jobs: number }): string[] {
   if (format === 'sql') return ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-U', user, '-d', dbConninfo(database)];
   const argv = ['pg_restore', '-w', '--exit-on-error'];
   if (parallel) argv.push('-j', String(parallel.jobs));
@@ -81,6 +82,28 @@ export async function copyIntoContainer(docker: DockerClient, target: PgTarget, 
     const readError = await input.done.then(() => undefined, (x: unknown) => x);
     if (readError || signal?.aborted || isPgBackupError(e, 'cancelled')) return { file, fatal: readError ?? e };
     return { file, failure: errorMessage(e) };
+  }
+}
+
+/**
+ * Unpacks a directory dump's tar into a fresh temporary folder in the container for `pg_restore -j` (any
+ * age layer undone here first); never rejects (see ContainerCopy). Not enough room is a `failure` that
+ * names the space.
+ */
+export async function extractIntoContainer(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number }, dir: string, prefix: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<ContainerCopy> {
+  const folder = `${dir.replace(/\/+$/, '')}/${prefix}${randomBytes(8).toString('hex')}.dir`;
+  const input = openInput(src, onBytes, signal);
+  try {
+    const r = await makeTempFolder(docker, target, folder, src.sizeBytes, { tar: input.stream, signal, what: 'The restore' });
+    if (!r.ok) input.stop();
+    const readError = await input.done.then(() => undefined, (e: unknown) => e);
+    if (readError) return { file: folder, fatal: readError };
+    if (!r.ok) return { file: folder, failure: r.noRoom ? `not enough room: ${r.noRoom}` : `tar: ${r.failure}` };
+    return { file: folder };
+  } catch (e) {
+    input.stop();
+    const readError = await input.done.then(() => undefined, (x: unknown) => x);
+    return { file: folder, fatal: readError ?? e };
   }
 }
 

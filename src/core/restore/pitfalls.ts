@@ -36,7 +36,7 @@ const BUILT_IN_EXTENSIONS = new Set(['plpgsql']);
 
 export interface PitfallFacts {
   fileName: string;
-  format: 'sql' | 'custom';
+  format: 'sql' | 'custom' | 'directory';
   /** pg_dump's version as the dump or its manifest says. */
   pgDumpVersion?: string;
   /** The target server's version (its image's psql and pg_restore are the same). */

@@ -12,6 +12,7 @@ import type { KeyMaterial, StageRecord } from '../pipeline/stage';
 import type { BackupEntry } from '../store/backupStore';
 import { readDumpNeeds, type DumpNeeds } from './dumpNeeds';
 import { versionPitfalls } from './pitfalls';
+import type { BackupFormat } from '../store/naming';
 import { inspectSource, type BackupSource } from './source';
 
 export interface RestoreOptions extends OperationContext {
@@ -41,13 +42,16 @@ export interface RestoreOptions extends OperationContext {
 /**
  * How the bytes reach the server: `psql` (decoded on this machine), `psql-decompress` (a compressed plain
  * dump decompressed in the container by gunzip, zstd or lz4, any encryption undone here first), `pg_restore`
- * (streamed), `pg_restore-parallel` (copied into the container, then `pg_restore -j`).
+ * (streamed), `pg_restore-parallel` (copied into the container, then `pg_restore -j`), `pg_restore-directory`
+ * (a directory dump's tar unpacked into a temporary folder in the container, then `pg_restore -j`).
  */
-export type LoaderKind = 'psql' | 'psql-decompress' | 'pg_restore' | 'pg_restore-parallel';
+export type LoaderKind = 'psql' | 'psql-decompress' | 'pg_restore' | 'pg_restore-parallel' | 'pg_restore-directory';
 
 export interface RestorePlan {
   backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'> & {
-    format: 'sql' | 'custom';
+    format: BackupFormat;
+    /** The dump's encoding when made with pg_dump -E (from its manifest). */
+    encoding?: string;
     /** The encode stages to undo, in the order they were applied. */
     stages: StageRecord[];
     /** The sha256 its manifest records, checked while it is read. */
@@ -138,6 +142,7 @@ export function containerCodec(source: Pick<BackupSource, 'format' | 'stages'>):
  * container (only compressed bytes cross the Docker API), with any layer above it (age) undone here.
  */
 export function chooseLoader(source: Pick<BackupSource, 'format' | 'stages'>, jobs: number): LoaderKind {
+  if (source.format === 'directory') return 'pg_restore-directory';
   if (source.format === 'custom') return jobs > 1 ? 'pg_restore-parallel' : 'pg_restore';
   return containerCodec(source) ? 'psql-decompress' : 'psql';
 }
@@ -169,12 +174,13 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
         `restoring it over "${database}" would replace the whole database with just that part. Restore it into a new database instead (CLI: --database NEW_NAME). Nothing was changed.`,
     );
   }
-  const parallelPossible = source.format === 'custom' && source.stages.length === 0; // (an encrypted or gzipped archive streams)
+  const parallelPossible = source.format === 'directory' || (source.format === 'custom' && source.stages.length === 0); // (an encrypted or gzipped archive streams)
+  // A directory dump is unpacked in the container anyway: parallel jobs cost nothing more at any size.
   const jobs = !parallelPossible
     ? 1
     : request.jobs !== undefined
       ? Math.max(1, Math.trunc(request.jobs))
-      : entry.sizeBytes < PARALLEL_MIN_BYTES
+      : entry.sizeBytes < PARALLEL_MIN_BYTES && source.format === 'custom'
         ? 1
         : Math.min(8, Math.max(1, facts.cpus));
   const sides = facts.databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
@@ -187,6 +193,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
       gzipped: content.gzipped,
       stages: source.stages,
       sha256: m?.sha256,
+      encoding: m?.options.encoding,
       pgDumpVersion: entry.pgDumpVersion,
       serverVersion: entry.serverVersion,
       container: entry.container,
@@ -229,7 +236,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   const dumpMajor = source.content.pgDumpMajor ?? (source.entry.pgDumpVersion ? Number.parseInt(source.entry.pgDumpVersion, 10) : undefined);
   const [apps, cpus, needs] = await Promise.all([
     runningApps(docker, options.stop, c.appContainers),
-    source.format === 'custom' && options.jobs === undefined && source.entry.sizeBytes >= PARALLEL_MIN_BYTES ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
+    options.jobs === undefined && (source.format === 'directory' || (source.format === 'custom' && source.entry.sizeBytes >= PARALLEL_MIN_BYTES)) ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
     readDumpNeeds(docker, server.target, source, { canReadArchive: dumpMajor === undefined || dumpMajor <= server.info.major, keys: options.keys, signal: op.signal, log: op.log }),
   ]);
   const facts: RestoreFacts = {
@@ -248,13 +255,33 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   return attachServer(decideRestore(facts, options, op.now()), server);
 }
 
+/** `UTF-8`, `utf8` → `UTF8`: encoding names as PostgreSQL compares them. */
+function encodingKey(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '');
+}
+
+/** A sentence when the dump's encoding (pg_dump -E) is not the live database's; '' otherwise. */
+export function encodingStep(plan: Pick<RestorePlan, 'backup' | 'liveProperties' | 'database'>): string {
+  const dump = plan.backup.encoding;
+  const live = plan.liveProperties?.encoding;
+  if (!dump || !live || encodingKey(dump) === encodingKey(live)) return '';
+  return `The backup was dumped in ${dump} (pg_dump -E), "${plan.database}" is in ${live}: the server converts the text to ${live} as it loads (the new database keeps ${live}); a character ${live} cannot hold stops the restore before the swap.`;
+}
+
+/** How the restore loads the file, for the plan's first step. */
+function loadHow(plan: Omit<RestorePlan, 'steps'>): string {
+  if (plan.loader === 'pg_restore-directory') return ` with ${plan.jobs} parallel job${plan.jobs > 1 ? 's' : ''} (the tar is unpacked into a temporary folder in the container, removed afterwards)`;
+  return plan.jobs > 1 ? ` with ${plan.jobs} parallel jobs (the archive is copied into the container and removed afterwards)` : '';
+}
+
 /** The plan in sentences, in the order things happen. */
 export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
-  const { backup, database, scratchDatabase, previousDatabase, stopContainers, dropAfter, jobs } = plan;
+  const { backup, database, scratchDatabase, previousDatabase, stopContainers, dropAfter } = plan;
   const apps = stopContainers.map((a) => a.name).join(', ');
   return [
     plan.leftoverScratch.length ? `Drop ${plan.leftoverScratch.map((d) => `"${d}"`).join(', ')}, left by an interrupted restore, unless a session still uses it.` : '',
-    `Restore ${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${jobs > 1 ? ` with ${jobs} parallel jobs (the archive is copied into the container and removed afterwards)` : ''}; "${database}" is not touched while this runs.`,
+    `Restore ${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${loadHow(plan)}; "${database}" is not touched while this runs.`,
+    encodingStep(plan),
     stopContainers.length ? `Stop ${apps}.` : 'No app container to stop.',
     plan.liveExists
       ? `End the remaining sessions of "${database}", rename it to "${previousDatabase}", and rename "${scratchDatabase}" to "${database}" (one transaction).`

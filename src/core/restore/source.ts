@@ -83,7 +83,7 @@ export async function inspectSource(path: string, keys: KeyMaterial = {}): Promi
   if (content.format === 'unknown') {
     throw new PgBackupError(
       'refused',
-      `${entry.fileName} is not a PostgreSQL backup: it is neither a plain SQL dump nor a pg_dump custom archive (compressed, encrypted or not). Nothing was changed.`,
+      `${entry.fileName} is not a PostgreSQL backup: it is neither a plain SQL dump, a pg_dump custom archive nor a tar of a pg_dump directory dump (compressed, encrypted or not). Nothing was changed.`,
     );
   }
   if (content.cluster) {
@@ -100,7 +100,7 @@ export async function inspectSource(path: string, keys: KeyMaterial = {}): Promi
   if (m && m.bytes !== entry.sizeBytes) {
     throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says ${m.bytes} bytes, the file has ${entry.sizeBytes}): was it cut off or changed after the backup? Nothing was changed.`);
   }
-  if (m && content.format === 'custom' && content.database !== undefined && content.database !== m.database) {
+  if (m && content.format !== 'sql' && content.database !== undefined && content.database !== m.database) {
     throw new PgBackupError('refused', `${entry.fileName} does not match its manifest (the manifest says it is a backup of "${m.database}", the archive says "${content.database}"). Nothing was changed.`);
   }
   const format = content.format;

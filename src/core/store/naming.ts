@@ -46,16 +46,17 @@ export function decodePathSegment(segment: string): string {
   }
 }
 
-export type BackupFormat = 'sql' | 'custom';
+/** `sql` plain script, `custom` pg_dump -Fc archive, `directory` pg_dump -Fd folder stored as one tar. */
+export type BackupFormat = 'sql' | 'custom' | 'directory';
 
 /** The file name suffix of a format, before any stage's own (`.gz`, `.zst`, `.age`). */
 export function formatExtension(format: BackupFormat): string {
-  return format === 'sql' ? '.sql' : '.dump';
+  return format === 'sql' ? '.sql' : format === 'directory' ? '.dir.tar' : '.dump';
 }
 
-/** The suffix of a backup in the default encoding: a gzipped plain dump (`.sql.gz`) or a custom archive (`.dump`). */
+/** The suffix of a backup in the default encoding: a gzipped plain dump (`.sql.gz`), a custom archive (`.dump`), a directory dump's tar (`.dir.tar`). */
 export function backupExtension(format: BackupFormat): string {
-  return format === 'sql' ? '.sql.gz' : '.dump';
+  return format === 'sql' ? '.sql.gz' : formatExtension(format);
 }
 
 /**
@@ -68,7 +69,7 @@ export function backupFileName(database: string, ext: BackupFormat | `.${string}
 }
 
 /** Backup file suffixes: a format, then compression, then encryption (`.sql`, `.sql.gz`, `.dump.zst.age`…). */
-const BACKUP_SUFFIX = String.raw`\.(?:sql|dump)(?:\.(?:gz|zst|lz4))?(?:\.age)?`;
+const BACKUP_SUFFIX = String.raw`\.(?:sql|dump|dir\.tar)(?:\.(?:gz|zst|lz4))?(?:\.age)?`;
 
 /** Reads `<db>_<YYYYMMDD_HHMMSS>` back from a file name (any known extension), when it has one; `zone` as parseTimestamp. */
 export function parseBackupFileName(fileName: string, zone: 'utc' | 'local' = 'utc'): { database: string; at: Date } | undefined {
