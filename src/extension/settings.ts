@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DEFAULT_COMPRESSION_LEVEL } from '../core/backup/pgDump';
+import { DEFAULT_COMPRESSION_LEVEL, parseCompression, type Compression } from '../core/backup/pgDump';
 import { resolveBackupDir } from '../core/store/backupStore';
 import type { BackupFormat } from '../core/store/naming';
 import { parseRetentionDuration, type RetentionPolicy } from '../core/store/retention';
@@ -12,12 +12,18 @@ export const SECTION = 'pgDockerBackup';
  * Settings that run or delete things. In an untrusted workspace their workspace values are ignored
  * (package.json also lists them as restrictedConfigurations, so VS Code does the same).
  */
-const RESTRICTED = new Set(['backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks', 'schedules']);
+const RESTRICTED = new Set(['encryption.requiredFor', 'encryption.recipients', 'backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks', 'schedules']);
 
 export interface Settings {
   backupDirectory: string;
   defaultFormat: BackupFormat;
   compressionLevel: number;
+  /** `pgDockerBackup.compression` (e.g. `zstd:3`), parsed; undefined = gzip at compressionLevel. */
+  compression?: Compression;
+  /** age public keys every backup is encrypted to (`pgDockerBackup.encryption.recipients`). */
+  encryptionRecipients: string[];
+  /** Container name patterns whose backups must be encrypted (`pgDockerBackup.encryption.requiredFor`). */
+  encryptionRequiredFor: string[];
   /** Database container name → app containers to stop during restore/reset. */
   appContainers: Record<string, string[]>;
   protectedContainers: string[];
@@ -115,7 +121,16 @@ export function readSettings(): Settings {
   const level = get<number>(c, 'compressionLevel', DEFAULT_COMPRESSION_LEVEL);
   return {
     backupDirectory: resolveBackupDir(dir ? dir.replace(/^~(?=$|\/)/, process.env.HOME ?? '~') : undefined),
-    defaultFormat: format === 'custom' ? 'custom' : 'sql',
+    defaultFormat: format === 'custom' || format === 'directory' ? format : 'sql',
+    compression: ((t) => {
+      try {
+        return t.trim() ? parseCompression(t.trim()) : undefined;
+      } catch {
+        return undefined; // a wrong value: the default codec (the setting's pattern flags it)
+      }
+    })(get<string>(c, 'compression', '')),
+    encryptionRecipients: get<string[]>(c, 'encryption.recipients', []).filter((r) => typeof r === 'string' && r.trim()),
+    encryptionRequiredFor: get<string[]>(c, 'encryption.requiredFor', []).filter((r) => typeof r === 'string' && r.trim()),
     compressionLevel: Number.isInteger(level) && level >= 1 && level <= 9 ? level : DEFAULT_COMPRESSION_LEVEL,
     appContainers: get<Record<string, string[]>>(c, 'appContainers', {}),
     protectedContainers: get<string[]>(c, 'protectedContainers', []),

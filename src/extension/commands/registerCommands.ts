@@ -9,6 +9,7 @@ import { resetDatabaseCommand } from './resetDatabase';
 import { restoreBackupCommand } from './restoreBackup';
 import { runChecksCommand } from './runChecks';
 import { setNotifyUrlCommand } from './setNotifyUrl';
+import { setEncryptionSecretCommand } from './setEncryptionSecret';
 import { terminateConnectionsCommand } from './terminateConnections';
 import { undoRestoreCommand } from './undoRestore';
 
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.setPassword': setPasswordCommand,
   'pgDockerBackup.startDemo': startDemoCommand,
   'pgDockerBackup.setNotifyUrl': setNotifyUrlCommand,
+  'pgDockerBackup.setEncryptionSecret': setEncryptionSecretCommand,
   'pgDockerBackup.refresh': async ({ model }) => model.refresh(),
   'pgDockerBackup.showLog': async ({ services }) => services.channel.show(),
   'pgDockerBackup.openSettings': async () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:pg-docker-backup.pg-docker-backup'),

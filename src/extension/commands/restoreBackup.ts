@@ -7,6 +7,8 @@ import type { BackupEntry } from '../../core/store/backupStore';
 import type { Services } from '../services';
 import type { BackupModel } from '../model';
 import { confirmModal, confirmTyped, pickBackup, pickContainer, runWithProgress, showError } from '../ui';
+import type { KeyMaterial } from '../../core/pipeline/stage';
+import { storedKeys } from '../encryptionKeys';
 import type { CommandHandler } from './context';
 import { notifyWithChecks } from './runChecks';
 
@@ -27,8 +29,9 @@ async function targetOf(model: BackupModel, backup: BackupEntry): Promise<{ to: 
 }
 
 /** Plans, confirms and runs one restore; true when it ran. */
-async function restoreOnce(services: Services, model: BackupModel, backup: BackupEntry, to: string, database: string, allowMetaCommands: boolean): Promise<boolean> {
+async function restoreOnce(services: Services, model: BackupModel, backup: BackupEntry, to: string, database: string, allowMetaCommands: boolean, keys: KeyMaterial): Promise<boolean> {
   const plan = await planRestore(services.docker, {
+    keys,
     backupPath: backup.path,
     to,
     database,
@@ -42,7 +45,7 @@ async function restoreOnce(services: Services, model: BackupModel, backup: Backu
   if (!ok) return false;
   if (plan.container.protected && !(await confirmTyped(plan.container.name, plan.database, 'restore over it'))) return false;
   const r = await runWithProgress(`Restoring ${backup.fileName} into ${plan.database}`, (signal, onProgress) =>
-    executeRestore(services.docker, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }),
+    executeRestore(services.docker, plan, { keys, signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }),
   );
   await model.refresh();
   const msg = `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)}${plan.stopContainers.length ? ` (apps down ${formatDuration(r.downtimeMs)})` : ''}.${r.keptPrevious ? ` The previous database is kept as "${r.keptPrevious}".` : ''}`;
@@ -54,13 +57,15 @@ async function restoreOnce(services: Services, model: BackupModel, backup: Backu
   return true;
 }
 
-export const restoreBackupCommand: CommandHandler = async ({ services, model }, node) => {
+export const restoreBackupCommand: CommandHandler = async ({ extension, services, model }, node) => {
   const backup = node?.kind === 'backup' ? node.backup : await pickBackup(model, 'Restore which backup?');
   if (!backup) return;
   const target = await targetOf(model, backup);
   if (!target) return;
+  let keys: KeyMaterial = {};
   try {
-    await restoreOnce(services, model, backup, target.to, target.database, false);
+    keys = await storedKeys(extension.secrets); // for an encrypted backup (Set Encryption Passphrase or Identity…)
+    await restoreOnce(services, model, backup, target.to, target.database, false, keys);
   } catch (e) {
     await model.refresh();
     // A plain backup with psql meta-commands: nothing ran. Only an explicit choice lets them run.
@@ -69,7 +74,7 @@ export const restoreBackupCommand: CommandHandler = async ({ services, model }, 
       const detail = `${e.message}\n\npsql meta-commands run outside the database: \\! runs a shell command in the container, \\o and \\copy … program write files or run programs, \\connect leaves the scratch database. Only go on if you trust where this file came from.`;
       if ((await vscode.window.showWarningMessage('This backup holds psql commands that would run outside the database.', { modal: true, detail }, run)) !== run) return;
       try {
-        await restoreOnce(services, model, backup, target.to, target.database, true);
+        await restoreOnce(services, model, backup, target.to, target.database, true, keys);
       } catch (e2) {
         await model.refresh();
         await showError(services, e2, target.to);

@@ -30,6 +30,7 @@ export function age(date: Date, now = Date.now()): string {
 
 function formatLabel(b: BackupEntry): string {
   if (b.format === 'unknown') return 'unknown format';
+  if (b.format === 'directory') return 'directory';
   return b.format === 'sql' ? (b.gzipped ? 'sql.gz' : 'sql') : b.gzipped ? 'custom.gz' : 'custom';
 }
 
@@ -132,9 +133,10 @@ export function toTreeItem(n: Node, childCount: (n: Node) => number): vscode.Tre
     case 'backup': {
       const b = n.backup;
       const item = new vscode.TreeItem(path.basename(b.fileName), C.None);
-      item.description = `${age(b.created)} · ${formatBytes(b.sizeBytes)} · ${formatLabel(b)}${b.source === 'detected' ? ' · no manifest' : ''}`;
+      const encrypted = b.manifest ? b.manifest.stages.some((s) => s.kind === 'encrypt') : b.fileName.endsWith('.age');
+      item.description = `${age(b.created)} · ${formatBytes(b.sizeBytes)} · ${formatLabel(b)}${encrypted ? ' · encrypted' : ''}${b.source === 'detected' ? ' · no manifest' : ''}`;
       item.tooltip = backupTooltip(b);
-      item.iconPath = new vscode.ThemeIcon(b.format === 'unknown' ? 'question' : 'archive');
+      item.iconPath = new vscode.ThemeIcon(encrypted ? 'lock' : b.format === 'unknown' ? 'question' : 'archive');
       item.resourceUri = vscode.Uri.file(b.path);
       item.contextValue = b.format === 'unknown' ? 'backup.unknown' : 'backup.local';
       return withId(item, n);
