@@ -115,3 +115,14 @@ describe('a restore into a database of another encoding', () => {
     assert.ok(!plan.steps.some((s) => /pg_dump -E/.test(s)));
   });
 });
+
+describe('the encryption.requiredFor setting', () => {
+  it('matches container names by patterns with * and ?, literally otherwise', async () => {
+    const { matchesContainerPattern } = await import('../../src/extension/encryptionKeys');
+    assert.ok(matchesContainerPattern('prod-db-1', ['prod-*']));
+    assert.ok(matchesContainerPattern('db1', ['db?']));
+    assert.ok(!matchesContainerPattern('staging-db', ['prod-*']));
+    assert.ok(!matchesContainerPattern('prodXdb', ['prod.db']), 'a dot is a dot');
+    assert.ok(!matchesContainerPattern('anything', []));
+  });
+});
