@@ -4,6 +4,7 @@ import type { BackupManifest } from '../../src/core/backup/manifest';
 import { pgDumpArgv } from '../../src/core/backup/pgDump';
 import type { DatabaseProperties } from '../../src/core/postgres/admin';
 import { roomWantedKiB } from '../../src/core/postgres/containerTemp';
+import { matchesContainerPattern } from '../../src/extension/encryptionKeys';
 import { decideRestore, encodingStep, type RestoreFacts } from '../../src/core/restore/plan';
 import type { BackupSource } from '../../src/core/restore/source';
 import { BACKUP_FILE_PATTERN, backupFileName, parseBackupFileName } from '../../src/core/store/naming';
@@ -117,8 +118,7 @@ describe('a restore into a database of another encoding', () => {
 });
 
 describe('the encryption.requiredFor setting', () => {
-  it('matches container names by patterns with * and ?, literally otherwise', async () => {
-    const { matchesContainerPattern } = await import('../../src/extension/encryptionKeys');
+  it('matches container names by patterns with * and ?, literally otherwise', () => {
     assert.ok(matchesContainerPattern('prod-db-1', ['prod-*']));
     assert.ok(matchesContainerPattern('db1', ['db?']));
     assert.ok(!matchesContainerPattern('staging-db', ['prod-*']));
