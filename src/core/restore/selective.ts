@@ -83,7 +83,8 @@ export function resolveSelection(toc: ArchiveToc, selected: readonly TocEntry[])
   }
   const tableIds = new Set(selected.map((t) => t.id));
   const leftOut = [...blocked.values()]
-    .filter((e) => e.desc === 'FK CONSTRAINT' || e.desc === 'TRIGGER' || e.desc === 'RULE' || e.desc === 'POLICY')
+    // Only what belongs to a selected table (another table's foreign key to one of them is not wanted anyway).
+    .filter((e) => ['FK CONSTRAINT', 'TRIGGER', 'RULE', 'POLICY'].includes(e.desc) && selected.some((t) => t.namespace === e.namespace && e.tag.startsWith(`${t.tag} `)))
     .map((e) => {
       const others = e.deps.map((d) => byId.get(d)!).filter((d) => d && d.desc === 'TABLE' && !tableIds.has(d.id));
       return `${e.desc === 'FK CONSTRAINT' ? 'foreign key' : e.desc.toLowerCase()} ${e.tag.split(' ').slice(1).join(' ') || e.tag} of ${e.namespace}.${e.tag.split(' ')[0]} (it needs ${others.length ? others.map((o) => `${o.namespace}.${o.tag}`).join(', ') : 'objects'} that ${others.length > 1 ? 'are' : 'is'} not restored)`;
