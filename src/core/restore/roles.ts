@@ -106,7 +106,7 @@ export function decideRoles(f: RolesFacts, choice: RolesChoice): RolesPlan {
     throw new PgBackupError(
       'refused',
       `${f.fileName} refers to role${unhandled.length > 1 ? 's' : ''} ${list(unhandled)} that ${f.container} lacks, so the restore would stop at the first \`OWNER TO\` or \`GRANT\`: ` +
-        `pass --create-roles (create ${unhandled.length > 1 ? 'them' : 'it'} as NOLOGIN roles), --no-owner (${f.targetUser} owns everything) or --role-map ${unhandled[0]}=EXISTING_ROLE. Nothing was changed.`,
+        `pass --create-roles (create ${unhandled.length > 1 ? "them as NOLOGIN roles" : "it as a NOLOGIN role"}), --no-owner (${f.targetUser} owns everything) or --role-map ${unhandled[0]}=EXISTING_ROLE. Nothing was changed.`,
     );
   }
   const mapped = missing.filter((r) => r in map);
