@@ -85,6 +85,17 @@ export interface RolesFacts {
   existing: string[];
 }
 
+/** The refusal when roles are missing and no choice was made: front ends offer the choices. */
+export class MissingRolesError extends PgBackupError {
+  constructor(
+    message: string,
+    readonly missing: string[],
+    readonly targetUser: string,
+  ) {
+    super('refused', message);
+  }
+}
+
 const list = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
 
 /** The pure decision: a plan for the roles, or a refusal naming the missing roles and the ways out. */
@@ -103,10 +114,11 @@ export function decideRoles(f: RolesFacts, choice: RolesChoice): RolesPlan {
   }
   const unhandled = missing.filter((r) => !(r in map));
   if (unhandled.length && !choice.noOwner && !choice.createRoles) {
-    throw new PgBackupError(
-      'refused',
+    throw new MissingRolesError(
       `${f.fileName} refers to role${unhandled.length > 1 ? 's' : ''} ${list(unhandled)} that ${f.container} lacks, so the restore would stop at the first \`OWNER TO\` or \`GRANT\`: ` +
         `pass --create-roles (create ${unhandled.length > 1 ? "them as NOLOGIN roles" : "it as a NOLOGIN role"}), --no-owner (${f.targetUser} owns everything) or --role-map ${unhandled[0]}=EXISTING_ROLE. Nothing was changed.`,
+      unhandled,
+      f.targetUser,
     );
   }
   const mapped = missing.filter((r) => r in map);

@@ -147,3 +147,12 @@ export async function readArchiveToc(src: { path: string; fileName: string; stag
   }
   return toc;
 }
+
+/** The tables of an archive by schema, with their row counts from the manifest where it has them (for a picker). */
+export function archiveTables(toc: ArchiveToc, manifestTables: readonly { schema: string; name: string; rows: number }[] = []): { schema: string; name: string; rows?: number }[] {
+  const rows = new Map(manifestTables.map((t) => [`${t.schema}\u0000${t.name}`, t.rows]));
+  return toc.entries
+    .filter((e) => e.desc === 'TABLE')
+    .map((e) => ({ schema: e.namespace, name: e.tag, rows: rows.get(`${e.namespace}\u0000${e.tag}`) }))
+    .sort((a, b) => a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+}
