@@ -4,8 +4,10 @@ import { PgBackupError } from '../../core/errors';
 import type { OperationContext } from '../../core/operation';
 import type { CheckReport } from '../../core/restore/checks';
 import { formatDuration } from '../../core/progress';
-import { executeRestore } from '../../core/restore/execute';
-import { planRestore } from '../../core/restore/plan';
+import { executeRestore, type RestoreResult } from '../../core/restore/execute';
+import { planRestore, type RestorePlan } from '../../core/restore/plan';
+import { parseRoleMap } from '../../core/restore/roles';
+import type { KeyMaterial } from '../../core/pipeline/stage';
 import { planUndo, undoRestore } from '../../core/undo';
 import { keyOptions, readKeys } from '../encryption';
 import { localCopyOf } from '../remoteBackup';
@@ -16,6 +18,7 @@ import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
   'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--temp-dir DIR] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--no-checks] [--check-timeout S] [--yes] [--json]\n' +
+  '                        [--table T]... [--schema S]... [--replace-tables] [--create-roles[=nologin]] [--no-owner] [--role-map OLD=NEW]...\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -51,26 +54,49 @@ async function undoCommand(
   return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }
 
+/** --replace-tables: confirm, replace the rows in one transaction, say what changed (no checks: the apps kept running). */
+async function replaceCommand(ctx: CliContext, docker: DockerClient, plan: RestorePlan, values: { json?: boolean; yes?: boolean }, common: OperationContext, keys: KeyMaterial | undefined): Promise<number> {
+  const sel = plan.selection!;
+  await confirm(ctx, `Replace the rows of ${sel.tables.join(', ')} in "${plan.database}" in ${plan.container.name} with those in ${plan.backup.fileName}?`, {
+    yes: !!values.yes,
+    typeToConfirm: plan.container.protected ? plan.database : undefined,
+  });
+  const r = await executeRestore(docker, plan, { ...common, keys });
+  if (values.json) writeJson(ctx, { replaced: sel.tables, sequences: sel.sequences, referencing: sel.referencing, backup: plan.backup.path, container: plan.container.name, database: plan.database, durationMs: r.durationMs });
+  else say(ctx, `Replaced the rows of ${sel.tables.join(', ')} in "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)}; every other table is untouched.`);
+  return EXIT_OK;
+}
+
+const RESTORE_OPTIONS = {
+    to: { type: 'string' },
+    database: { type: 'string', short: 'd' },
+    stop: { type: 'string', multiple: true },
+    'dry-run': { type: 'boolean' },
+    undo: { type: 'boolean' },
+    'drop-previous': { type: 'boolean' },
+    jobs: { type: 'string', short: 'j' },
+    'temp-dir': { type: 'string' },
+    'allow-meta-commands': { type: 'boolean' },
+    table: { type: 'string', short: 't', multiple: true },
+    schema: { type: 'string', short: 'n', multiple: true },
+    'replace-tables': { type: 'boolean' },
+    'create-roles': { type: 'boolean' },
+    'no-owner': { type: 'boolean' },
+    'role-map': { type: 'string', multiple: true },
+    ...keyOptions,
+    ...remoteOptions,
+    dir: { type: 'string' },
+    'no-checks': { type: 'boolean' },
+    'check-timeout': { type: 'string' },
+    yes: { type: 'boolean', short: 'y' },
+  } as const;
+
 export async function restoreCommand(ctx: CliContext, args: string[]): Promise<number> {
+  // `--create-roles=nologin` (a boolean flag with an optional value, which parseArgs does not know)
+  const nologin = args.includes('--create-roles=nologin');
   const { values, positionals } = parse(
-    args,
-    {
-      to: { type: 'string' },
-      database: { type: 'string', short: 'd' },
-      stop: { type: 'string', multiple: true },
-      'dry-run': { type: 'boolean' },
-      undo: { type: 'boolean' },
-      'drop-previous': { type: 'boolean' },
-      jobs: { type: 'string', short: 'j' },
-      'temp-dir': { type: 'string' },
-      'allow-meta-commands': { type: 'boolean' },
-      ...keyOptions,
-      ...remoteOptions,
-      dir: { type: 'string' },
-      'no-checks': { type: 'boolean' },
-      'check-timeout': { type: 'string' },
-      yes: { type: 'boolean', short: 'y' },
-    },
+    args.map((a) => (a === '--create-roles=nologin' ? '--create-roles' : a)),
+    RESTORE_OPTIONS,
     { min: 0, max: 1, usage },
   );
   const docker = dockerFor(ctx);
@@ -95,9 +121,16 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     stop: values.stop,
     dropPrevious: values['drop-previous'],
     allowMetaCommands: values['allow-meta-commands'],
+    tables: values.table,
+    schemas: values.schema,
+    replaceTables: values['replace-tables'],
+    createRoles: values['create-roles'] ? (nologin ? 'nologin' : 'file') : undefined,
+    noOwner: values['no-owner'],
+    roleMap: values['role-map'] ? parseRoleMap(values['role-map']) : undefined,
     ...common,
   });
   if (showPlan(ctx, plan, values)) return EXIT_OK;
+  if (plan.selection?.mode === 'replace') return replaceCommand(ctx, docker, plan, values, common, keys);
   await confirm(ctx, `Restore ${plan.backup.fileName} over "${plan.database}" in ${plan.container.name}?`, { yes: !!values.yes, typeToConfirm: plan.container.protected ? plan.database : undefined });
   const r = await executeRestore(docker, plan, { ...common, keys, containerTempDir: values['temp-dir'] });
   if (!values.json) {
@@ -112,21 +145,26 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     plan.backup.path,
     r.keptPrevious ? `Undo the restore with \`pg-docker-backup restore --undo ${plan.container.name} --database ${JSON.stringify(plan.database)}\`.` : 'There is no previous database to go back to (--drop-previous, or there was none).',
   );
-  if (values.json) {
-    writeJson(ctx, {
-      restored: true,
-      backup: plan.backup.path,
-      container: plan.container.name,
-      database: plan.database,
-      keptPrevious: r.keptPrevious ?? null,
-      dropped: r.dropped,
-      stopped: plan.stopContainers.map((a) => a.name),
-      jobs: plan.jobs,
-      durationMs: r.durationMs,
-      downtimeMs: r.downtimeMs,
-      warnings: r.warnings,
-      checks: checks ? checksJson(checks) : null,
-    });
-  }
+  if (values.json) writeJson(ctx, restoreJson(plan, r, checks));
   return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
+}
+
+/** `restore --json`'s answer. */
+function restoreJson(plan: RestorePlan, r: RestoreResult, checks: CheckReport | undefined): Record<string, unknown> {
+  return {
+    restored: true,
+    backup: plan.backup.path,
+    container: plan.container.name,
+    database: plan.database,
+    keptPrevious: r.keptPrevious ?? null,
+    dropped: r.dropped,
+    stopped: plan.stopContainers.map((a) => a.name),
+    jobs: plan.jobs,
+    tables: plan.selection?.tables ?? null,
+    roles: { missing: plan.roles.missing, created: plan.roles.create, reassigned: plan.roles.reassign },
+    durationMs: r.durationMs,
+    downtimeMs: r.downtimeMs,
+    warnings: r.warnings,
+    checks: checks ? checksJson(checks) : null,
+  };
 }

@@ -12,7 +12,9 @@ import { quoteIdent } from '../postgres/sql';
 import { formatDuration } from '../progress';
 import type { InputSource } from './input';
 import { removeTempFolder } from '../postgres/containerTemp';
-import { checkLoaderRun, copyIntoContainer, extractIntoContainer, parallelLoad, runStreamingLoader, type ContainerCopy, type LoaderRun } from './loaders';
+import { checkLoaderRun, copyIntoContainer, extractIntoContainer, parallelLoad, runStreamingLoader, type ContainerCopy, type LoaderExtras, type LoaderRun } from './loaders';
+import { replaceTables } from './replaceTables';
+import { createPlannedRoles, dropRoles, loaderExtras, reassignOwned } from './rolesStep';
 import { planRestore, type RestoreOptions, type RestorePlan } from './plan';
 
 export interface RestoreResult {
@@ -68,7 +70,7 @@ class ArchiveCopy {
 }
 
 /** Restores the backup into the (already created) scratch database with the plan's loader. */
-async function load(server: PgServer, plan: RestorePlan, src: InputSource & { sizeBytes: number }, copy: ArchiveCopy | undefined, op: Operation, warnings: string[]): Promise<void> {
+async function load(server: PgServer, plan: RestorePlan, src: InputSource & { sizeBytes: number; extras?: LoaderExtras }, copy: ArchiveCopy | undefined, op: Operation, warnings: string[]): Promise<void> {
   const { docker, target } = server;
   const name = plan.container.name;
   const copied = copy ? await copy.copying : undefined;
@@ -79,7 +81,7 @@ async function load(server: PgServer, plan: RestorePlan, src: InputSource & { si
   let run: LoaderRun;
   if (copied && !copied.failure) {
     op.progress.step('restore', `Restoring ${plan.backup.fileName} into "${plan.scratchDatabase}" with ${plan.jobs} parallel jobs`);
-    run = await parallelLoad(docker, target, copied.file, plan.jobs, plan.scratchDatabase, op);
+    run = await parallelLoad(docker, target, copied.file, plan.jobs, plan.scratchDatabase, op, src.extras);
   } else {
     if (copied?.failure) {
       const w = `Could not copy ${plan.backup.fileName} into ${name} for a parallel restore (${copied.failure}): restored it from a stream with one job instead.`;
@@ -96,7 +98,7 @@ async function load(server: PgServer, plan: RestorePlan, src: InputSource & { si
 /** Step 1 and 2: the scratch database, made like the live one, with the backup restored into it. */
 async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, warnings: string[]): Promise<void> {
   const { docker, target } = server;
-  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands, sha256: plan.backup.sha256, keys: options.keys };
+  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sizeBytes: plan.backup.sizeBytes, allowMetaCommands: plan.allowMetaCommands, sha256: plan.backup.sha256, keys: options.keys, extras: loaderExtras(plan) };
   const started = Date.now();
   // For a parallel restore the archive is copied into the container while the scratch database is made
   // (pg_restore -j needs a file it can seek in).
@@ -126,6 +128,7 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
       await runStatements(docker, target, plan.scratchDatabase, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)}`), 'creating the schemas of a partial backup');
     }
     await load(server, plan, src, copy, op, warnings);
+    await reassignOwned(server, plan, op);
     op.progress.bytes(src.sizeBytes, src.sizeBytes, started, true);
     if (plan.stopContainers.length) {
       // The restore left hundreds of MB unwritten in the page cache. Write them now, while the apps still
@@ -166,6 +169,7 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
   // One restore (or undo, or reset) of a database at a time; what an interrupted one left goes first.
   const lock = await lockDatabase(server, plan.database, 'restore', op.log, op.now());
   try {
+    if (plan.selection?.mode === 'replace') return await lockedReplace(server, plan, options, op, started);
     return await lockedRestore(server, plan, options, op, started);
   } finally {
     await lock.release();
@@ -187,7 +191,16 @@ async function lockedRestore(server: PgServer, plan: RestorePlan, options: Execu
   const docker = server.docker;
   const warnings: string[] = [];
   await clearLeftovers(server, plan, op, warnings);
-  await restoreIntoScratch(server, plan, options, op, warnings);
+  const created = await createPlannedRoles(server, plan, op);
+  try {
+    await restoreIntoScratch(server, plan, options, op, warnings);
+  } catch (e) {
+    // Nothing was restored: the roles made for it go again (they own nothing now).
+    await dropRoles(server, created, op, warnings);
+    throw e;
+  }
+  // The stand-ins own nothing in the restored database any more (reassigned): they go.
+  await dropRoles(server, plan.roles.standIns, op, warnings);
 
   // 3. The swap, with the app containers stopped (and started again whatever happens).
   const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
@@ -230,6 +243,15 @@ async function lockedRestore(server: PgServer, plan: RestorePlan, options: Execu
   op.log.info(`restore of ${plan.backup.fileName} into ${plan.container.name}/${plan.database} done in ${formatDuration(durationMs)} (apps down ${formatDuration(outcome.downtimeMs)})`);
   op.progress.step('done', `Restored ${plan.backup.fileName} into "${plan.database}"${keptPrevious ? `; the previous database is kept as "${keptPrevious}"` : ''}`);
   return { plan, durationMs, downtimeMs: outcome.downtimeMs, keptPrevious, dropped, warnings };
+}
+
+/** --replace-tables: the rows of the chosen tables replaced in the live database, in one transaction. */
+async function lockedReplace(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, started: number): Promise<RestoreResult> {
+  await replaceTables(server, plan, op, options.keys);
+  const durationMs = Date.now() - started;
+  op.log.info(`replaced ${plan.selection!.tables.join(', ')} in ${plan.container.name}/${plan.database} from ${plan.backup.fileName} in ${formatDuration(durationMs)}`);
+  op.progress.step('done', `Replaced ${plan.selection!.tables.join(', ')} in "${plan.database}"`);
+  return { plan, durationMs, downtimeMs: 0, dropped: [], warnings: [] };
 }
 
 /** Plans and runs a restore; `confirm` sees the plan first and may decline (nothing changes then). */

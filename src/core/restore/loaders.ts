@@ -28,10 +28,36 @@ const NO_DECOMPRESSOR_EXIT = 96;
 const DECOMPRESSOR_FAILED_EXIT = 90;
 const DECOMPRESSOR: Record<'gzip' | 'zstd' | 'lz4', string> = { gzip: 'gunzip', zstd: 'zstd', lz4: 'lz4' };
 
+/** What a custom archive's restore adds: pg_restore arguments (--no-owner…) and a `-L` list of the entries to restore. */
+export interface LoaderExtras {
+  args?: string[];
+  /** The `pg_restore -L` list's text (dump ids); written to a temporary file in the container for the run. */
+  list?: string;
+}
+
+/**
+ * `sh -c` script running pg_restore with a `-L` list given as $1 (pg_restore reads the list from a file; the
+ * archive still streams on stdin): the list goes to a temporary file, removed afterwards. Exit 97: no temp file.
+ */
+export const PG_RESTORE_WITH_LIST_SCRIPT = [
+  'f=$(mktemp) || exit 97',
+  'printf \'%s\' "$1" > "$f" || { rm -f "$f"; exit 97; }',
+  'shift',
+  'pg_restore -L "$f" "$@"',
+  'st=$?',
+  'rm -f "$f"',
+  'exit $st',
+].join('\n');
+
+/** argv that runs `client` (a pg_restore argv) with the extras' list, if any. */
+export function withList(client: string[], extras?: LoaderExtras): string[] {
+  return extras?.list !== undefined ? ['sh', '-c', PG_RESTORE_WITH_LIST_SCRIPT, 'sh', extras.list, ...client.slice(1)] : client;
+}
+
 /** psql/pg_restore argv; with `file`, pg_restore reads that archive (in the container) with `jobs` jobs instead of stdin. */
-export function restoreArgv(format: 'sql' | 'custom' | 'directory', user: string, database: string, parallel?: { file: string; jobs: number }): string[] {
+export function restoreArgv(format: 'sql' | 'custom' | 'directory', user: string, database: string, parallel?: { file: string; jobs: number }, extras?: LoaderExtras): string[] {
   if (format === 'sql') return ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-U', user, '-d', dbConninfo(database)];
-  const argv = ['pg_restore', '-w', '--exit-on-error'];
+  const argv = ['pg_restore', '-w', '--exit-on-error', ...(extras?.args ?? [])];
   if (parallel) argv.push('-j', String(parallel.jobs));
   argv.push('-U', user, '-d', dbConninfo(database));
   if (parallel) argv.push('--', parallel.file);
@@ -129,11 +155,11 @@ export interface LoaderRun {
 }
 
 /** Streams the backup into psql or pg_restore; with `codec`, that decompression runs in the container. */
-export async function streamLoad(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number }, database: string, op: Operation, codec?: 'gzip' | 'zstd' | 'lz4'): Promise<LoaderRun> {
+export async function streamLoad(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number; extras?: LoaderExtras }, database: string, op: Operation, codec?: 'gzip' | 'zstd' | 'lz4'): Promise<LoaderRun> {
   const started = Date.now();
   const input = openInput(src, (n) => op.progress.bytes(n, src.sizeBytes, started), op.signal, codec ? src.stages.slice(0, 1) : []);
-  const client = restoreArgv(src.format, target.user, database);
-  const execArgv = codec ? ['sh', '-c', PLAIN_DECOMPRESS_IN_CONTAINER_SCRIPT, 'sh', DECOMPRESSOR[codec], ...client.slice(1)] : client;
+  const client = restoreArgv(src.format, target.user, database, undefined, src.extras);
+  const execArgv = codec ? ['sh', '-c', PLAIN_DECOMPRESS_IN_CONTAINER_SCRIPT, 'sh', DECOMPRESSOR[codec], ...client.slice(1)] : withList(client, src.extras);
   const r = await execClient(docker, target, execArgv, { stdin: input.stream, stdout: discard(), signal: op.signal, what: 'The restore' })
     .catch(async (e: unknown) => {
       input.stop();
@@ -147,8 +173,8 @@ export async function streamLoad(docker: DockerClient, target: PgTarget, src: In
 }
 
 /** pg_restore -j on an archive copied into the container. */
-export async function parallelLoad(docker: DockerClient, target: PgTarget, file: string, jobs: number, database: string, op: Operation): Promise<LoaderRun> {
-  const argv = restoreArgv('custom', target.user, database, { file, jobs });
+export async function parallelLoad(docker: DockerClient, target: PgTarget, file: string, jobs: number, database: string, op: Operation, extras?: LoaderExtras): Promise<LoaderRun> {
+  const argv = restoreArgv('custom', target.user, database, { file, jobs }, extras);
   const result = await execClient(docker, target, argv, { stdout: discard(), signal: op.signal, what: 'The restore' });
   return { argv, result };
 }
@@ -157,7 +183,7 @@ export async function parallelLoad(docker: DockerClient, target: PgTarget, file:
  * Runs a streaming loader; a compressed plain dump whose container has no such decompressor (or no sh) is
  * decoded on this machine instead.
  */
-export async function runStreamingLoader(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number }, database: string, op: Operation, loader: LoaderKind, containerName: string): Promise<LoaderRun> {
+export async function runStreamingLoader(docker: DockerClient, target: PgTarget, src: InputSource & { sizeBytes: number; extras?: LoaderExtras }, database: string, op: Operation, loader: LoaderKind, containerName: string): Promise<LoaderRun> {
   const first = src.stages[0];
   const codec = loader === 'psql-decompress' && first && first.algorithm !== 'age' ? first.algorithm : undefined;
   let run = await streamLoad(docker, target, src, database, op, codec);

@@ -7,15 +7,22 @@ import { runningApps } from '../postgres/appContainers';
 import type { DatabaseInfo, ServerInfo } from '../postgres/client';
 import { checkContainerName, type AppContainer } from '../postgres/discovery';
 import { formatBytes } from '../progress';
+import { errorMessage } from '../errors';
+import { queryJson } from '../postgres/client';
 import { attachServer, openServer } from '../postgres/server';
 import type { KeyMaterial, StageRecord } from '../pipeline/stage';
 import type { BackupEntry } from '../store/backupStore';
 import { readDumpNeeds, type DumpNeeds } from './dumpNeeds';
+import { readRoleNeeds, rolesInToc } from './roleNeeds';
+import { decideRoles, type RolesChoice, type RolesPlan } from './roles';
+import { liveTablesSql, selectTables, type Referencing } from './selective';
+import { decideSelection, isSelective, replaceSteps, type SelectionPlan, type SelectionRequest } from './selectivePlan';
+import { readArchiveToc, type ArchiveToc } from './toc';
 import { versionPitfalls } from './pitfalls';
 import type { BackupFormat } from '../store/naming';
 import { inspectSource, type BackupSource } from './source';
 
-export interface RestoreOptions extends OperationContext {
+export interface RestoreOptions extends OperationContext, RolesChoice, SelectionRequest {
   backupPath: string;
   /** Target container; default the one in the manifest (or the backup's folder). */
   to?: string;
@@ -85,6 +92,10 @@ export interface RestorePlan {
   allowMetaCommands: boolean;
   /** Things to know that do not stop the restore (one sentence each). */
   warnings: string[];
+  /** `--table/--schema`: the tables restored (into a new database, or replacing their rows in the live one). */
+  selection?: SelectionPlan;
+  /** The roles the dump refers to, which the target lacks, and what is done about them. */
+  roles: RolesPlan;
   /** The plan in sentences, in order. */
   steps: string[];
 }
@@ -125,10 +136,21 @@ export interface RestoreFacts {
   cpus: number;
   /** The target's image (named in messages). */
   image?: string;
+  /** The user the restore runs as. */
+  targetUser?: string;
   /** The target's `pg_available_extensions`. */
   availableExtensions?: string[];
   /** What the dump needs (extensions, `\restrict`), as far as it could be read. */
   needs?: DumpNeeds;
+  /** A custom archive's table of contents (read for a selective restore, or for the roles it names). */
+  toc?: ArchiveToc;
+  tocError?: string;
+  /** The roles the dump refers to, where known, and where that came from. */
+  roleNeeds?: { needed?: string[]; source: RolesPlan['source'] };
+  /** `pg_roles` of the target. */
+  existingRoles?: string[];
+  /** For --replace-tables: the live database's answer about the selected tables. */
+  liveTables?: { missing: string[]; referencing: Referencing[] };
 }
 
 /** The compression a plain dump's container can undo: the first stage applied, when it is gzip, zstd or lz4. */
@@ -147,15 +169,13 @@ export function chooseLoader(source: Pick<BackupSource, 'format' | 'stages'>, jo
   return containerCodec(source) ? 'psql-decompress' : 'psql';
 }
 
-/** The pure decision: facts and the request become a plan, or a refusal that says why (nothing changed). */
-export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions, 'to' | 'database' | 'jobs' | 'dropPrevious' | 'allowMetaCommands'>, now: Date): RestorePlan {
+/** Version pitfalls (newer pg_dump, \\restrict lines, missing extensions): refusals thrown, warnings returned. */
+function refuseVersionPitfalls(facts: RestoreFacts): { warnings: string[] } {
   const { source, server } = facts;
-  const { entry, content } = source;
-  const { database } = restoreTarget(source, request);
   const pitfalls = versionPitfalls({
-    fileName: entry.fileName,
+    fileName: source.entry.fileName,
     format: source.format,
-    pgDumpVersion: entry.pgDumpVersion ?? content.pgDumpVersion,
+    pgDumpVersion: source.entry.pgDumpVersion ?? source.content.pgDumpVersion,
     targetVersion: server.version,
     targetContainer: facts.container.name,
     targetImage: facts.image,
@@ -165,8 +185,47 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
     availableExtensions: facts.availableExtensions,
   });
   if (pitfalls.refusals.length) throw new PgBackupError('refused', `${pitfalls.refusals.join(' ')} Nothing was changed.`);
+  return pitfalls;
+}
+
+/**
+ * pg_restore jobs: an unencrypted, ungzipped custom archive (copied into the container) of 32 MiB and more,
+ * or a directory dump (unpacked there anyway, so parallel at any size), one per CPU up to 8 or as asked;
+ * everything else (and a selective restore, whose list goes to pg_restore beside it) streams with one.
+ */
+function jobsFor(source: BackupSource, asked: number | undefined, cpus: number, selective: boolean): number {
+  const parallelPossible = !selective && (source.format === 'directory' || (source.format === 'custom' && source.stages.length === 0));
+  if (!parallelPossible) return 1;
+  if (asked !== undefined) return Math.max(1, Math.trunc(asked));
+  if (source.entry.sizeBytes < PARALLEL_MIN_BYTES && source.format === 'custom') return 1;
+  return Math.min(8, Math.max(1, cpus));
+}
+
+/** The pure decision: facts and the request become a plan, or a refusal that says why (nothing changed). */
+export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions, 'to' | 'database' | 'jobs' | 'dropPrevious' | 'allowMetaCommands' | keyof RolesChoice | keyof SelectionRequest>, now: Date): RestorePlan {
+  const { source, server } = facts;
+  const { entry, content } = source;
+  const { database } = restoreTarget(source, request);
+  const pitfalls = refuseVersionPitfalls(facts);
   const liveExists = facts.databases.some((d) => d.name === database);
   const m = entry.manifest;
+  const selection = decideSelection(
+    { fileName: entry.fileName, format: source.format, toc: facts.toc, tocError: facts.tocError, database, liveExists, live: facts.liveTables, manifestTables: m?.tables },
+    request,
+  );
+  // Replacing rows keeps the live tables (and their owners): the roles of the dump do not matter then.
+  const roles = decideRoles(
+    {
+      fileName: entry.fileName,
+      format: source.format,
+      container: facts.container.name,
+      targetUser: facts.targetUser ?? 'postgres',
+      needed: !facts.existingRoles || selection?.mode === 'replace' ? [] : selection ? selectedRoles(facts, selection) : facts.roleNeeds?.needed,
+      source: facts.roleNeeds?.source ?? 'unknown',
+      existing: facts.existingRoles ?? [],
+    },
+    request,
+  );
   if (m && m.options.tables.length + m.options.schemas.length > 0 && liveExists) {
     throw new PgBackupError(
       'refused',
@@ -174,15 +233,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
         `restoring it over "${database}" would replace the whole database with just that part. Restore it into a new database instead (CLI: --database NEW_NAME). Nothing was changed.`,
     );
   }
-  const parallelPossible = source.format === 'directory' || (source.format === 'custom' && source.stages.length === 0); // (an encrypted or gzipped archive streams)
-  // A directory dump is unpacked in the container anyway: parallel jobs cost nothing more at any size.
-  const jobs = !parallelPossible
-    ? 1
-    : request.jobs !== undefined
-      ? Math.max(1, Math.trunc(request.jobs))
-      : entry.sizeBytes < PARALLEL_MIN_BYTES && source.format === 'custom'
-        ? 1
-        : Math.min(8, Math.max(1, facts.cpus));
+  const jobs = jobsFor(source, request.jobs, facts.cpus, !!selection);
   const sides = facts.databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
   const plan: Omit<RestorePlan, 'steps'> = {
     backup: {
@@ -212,13 +263,34 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
     dropAfter: sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name),
     dropPrevious: !!request.dropPrevious,
     leftoverScratch: sides.filter((d) => d.side!.kind === 'restoring').map((d) => d.name),
-    partialSchemas: m?.options.tables.length ? m.tables.map((t) => t.schema) : [],
+    partialSchemas: m?.options.tables.length && !selection ? m.tables.map((t) => t.schema) : [],
     jobs,
     loader: chooseLoader(source, jobs),
     allowMetaCommands: source.format === 'sql' && !!request.allowMetaCommands,
-    warnings: pitfalls.warnings,
+    warnings: [...pitfalls.warnings, ...(selection?.leftOut.length ? [`Left out (they need tables that are not restored): ${selection.leftOut.join('; ')}.`] : [])],
+    selection,
+    roles,
   };
-  return { ...plan, steps: planSteps(plan) };
+  return { ...plan, steps: selection?.mode === 'replace' ? replaceSteps({ ...plan, selection }) : planSteps(plan) };
+}
+
+/** The roles the entries of a selective restore name (all the dump's roles when the archive was not read). */
+function selectedRoles(facts: RestoreFacts, selection: SelectionPlan): string[] | undefined {
+  if (!facts.toc) return facts.roleNeeds?.needed;
+  const ids = new Set(selection.listIds);
+  return rolesInToc({ entries: facts.toc.entries.filter((e) => ids.has(e.id)) });
+}
+
+/** A custom archive's TOC, when a selective restore or the roles need it; a read error is kept for the decision. */
+async function tocFor(source: BackupSource, options: RestoreOptions, signal?: AbortSignal): Promise<{ toc?: ArchiveToc; tocError?: string }> {
+  const encrypted = source.stages.some((s) => s.kind === 'encrypt') && !options.keys;
+  if (source.format !== 'custom' || encrypted || (!isSelective(options) && source.entry.manifest?.roles)) return {};
+  try {
+    return { toc: await readArchiveToc({ path: source.entry.path, fileName: source.entry.fileName, stages: source.stages, keys: options.keys }, signal) };
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    return { tocError: errorMessage(e).replace(/\.$/, '') };
+  }
 }
 
 /** Works out what a restore will do, refusing early (before anything changes) where it cannot work. */
@@ -230,15 +302,34 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   const { server, extra } = await openServer(docker, target.container, op, {
     withApps: true,
     nothingChanged: true,
-    extra: { live: `(${databasePropertiesSql(target.database)})`, available: `(SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM pg_available_extensions)` },
+    extra: {
+      live: `(${databasePropertiesSql(target.database)})`,
+      available: `(SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM pg_available_extensions)`,
+      roles: `(SELECT coalesce(json_agg(rolname ORDER BY rolname), '[]') FROM pg_roles)`,
+    },
   });
   const c = server.container;
   const dumpMajor = source.content.pgDumpMajor ?? (source.entry.pgDumpVersion ? Number.parseInt(source.entry.pgDumpVersion, 10) : undefined);
-  const [apps, cpus, needs] = await Promise.all([
+  const { toc, tocError } = await tocFor(source, options, op.signal);
+  const [apps, cpus, needs, roleNeeds] = await Promise.all([
     runningApps(docker, options.stop, c.appContainers),
     options.jobs === undefined && (source.format === 'directory' || (source.format === 'custom' && source.entry.sizeBytes >= PARALLEL_MIN_BYTES)) ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
     readDumpNeeds(docker, server.target, source, { canReadArchive: dumpMajor === undefined || dumpMajor <= server.info.major, keys: options.keys, signal: op.signal, log: op.log }),
+    readRoleNeeds(source, toc, { keys: options.keys, signal: op.signal, log: op.log }),
   ]);
+  const liveExists = server.databases.some((d) => d.name === target.database);
+  // --replace-tables: which of the tables the live database has, and which of its other tables point at them.
+  const liveTables =
+    options.replaceTables && toc && liveExists && isSelective(options)
+      ? await queryJson<{ missing: string[]; referencing: Referencing[] }>(
+          docker,
+          server.target,
+          target.database,
+          liveTablesSql(selectTables(toc, options.tables ?? [], options.schemas ?? [], source.entry.fileName).map((e) => ({ schema: e.namespace, name: e.tag }))),
+          'looking at the tables to replace',
+          op.signal,
+        )
+      : undefined;
   const facts: RestoreFacts = {
     source,
     container: { id: c.id, name: c.name, protected: c.protected },
@@ -249,8 +340,14 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
     runningApps: apps,
     cpus,
     image: c.image,
+    targetUser: server.target.user,
     availableExtensions: Array.isArray(extra.available) ? (extra.available as string[]) : undefined,
     needs,
+    toc,
+    tocError,
+    roleNeeds,
+    existingRoles: Array.isArray(extra.roles) ? (extra.roles as string[]) : undefined,
+    liveTables,
   };
   return attachServer(decideRestore(facts, options, op.now()), server);
 }
@@ -280,7 +377,8 @@ export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
   const apps = stopContainers.map((a) => a.name).join(', ');
   return [
     plan.leftoverScratch.length ? `Drop ${plan.leftoverScratch.map((d) => `"${d}"`).join(', ')}, left by an interrupted restore, unless a session still uses it.` : '',
-    `Restore ${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${loadHow(plan)}; "${database}" is not touched while this runs.`,
+    ...(plan.roles?.steps ?? []),
+    `Restore ${plan.selection ? `only ${plan.selection.tables.join(', ')} (with their indexes, constraints, sequences, defaults, comments and grants) from ` : ''}${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${loadHow(plan)}; "${database}" is not touched while this runs.`,
     encodingStep(plan),
     stopContainers.length ? `Stop ${apps}.` : 'No app container to stop.',
     plan.liveExists

@@ -85,16 +85,18 @@ export class RunnerLock {
   async acquire(): Promise<boolean> {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     for (let attempt = 0; attempt < 3; attempt++) {
+      // The lock appears whole or not at all: written beside it, then hard-linked into place (link fails
+      // when the name exists). An O_EXCL create followed by a write would show an empty file meanwhile,
+      // which another contender would take for a stale lock.
+      const tmp = `${this.file}.${this.token}.tmp`;
+      await fs.writeFile(tmp, JSON.stringify(this.info()), { mode: 0o600 });
       try {
-        const handle = await fs.open(this.file, 'wx', 0o600);
-        try {
-          await handle.writeFile(JSON.stringify(this.info()));
-        } finally {
-          await handle.close();
-        }
+        await fs.link(tmp, this.file);
         return true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      } finally {
+        await fs.rm(tmp, { force: true });
       }
       const text = await fs.readFile(this.file, 'utf8').catch(() => undefined);
       if (text === undefined) continue; // released meanwhile

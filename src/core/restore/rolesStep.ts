@@ -1,0 +1,42 @@
+import { errorMessage } from '../errors';
+import type { Operation } from '../operation';
+import { runStatements } from '../postgres/admin';
+import type { PgServer } from '../postgres/server';
+import type { LoaderExtras } from './loaders';
+import type { RestorePlan } from './plan';
+import { createRolesSql, dropRoleSql, reassignSql } from './roles';
+import { restoreList } from './selective';
+
+/** pg_restore's extras for a plan: --no-owner/--no-privileges, and the `-L` list of a selective restore. */
+export function loaderExtras(plan: RestorePlan): LoaderExtras | undefined {
+  if (plan.backup.format !== 'custom') return undefined;
+  return { args: plan.roles?.pgRestoreArgs ?? [], list: plan.selection ? restoreList(plan.selection.listIds) : undefined };
+}
+
+/** Creates the plan's missing roles and stand-ins (NOLOGIN), all or none (one query string is one transaction); returns their names. */
+export async function createPlannedRoles(server: PgServer, plan: RestorePlan, op: Operation): Promise<string[]> {
+  const names = [...(plan.roles?.create ?? []), ...(plan.roles?.standIns ?? [])];
+  if (!names.length) return [];
+  op.progress.step('prepare', `Creating the role${names.length > 1 ? 's' : ''} ${names.join(', ')} (NOLOGIN)`);
+  await runStatements(server.docker, server.target, server.maintenanceDb, [createRolesSql(names).join('; ')], 'creating the missing roles', op.signal);
+  return names;
+}
+
+/** In the restored (scratch) database: what each stand-in owned goes to its new owner; its grants go. */
+export async function reassignOwned(server: PgServer, plan: RestorePlan, op: Operation): Promise<void> {
+  const moves = plan.roles?.reassign ?? [];
+  if (!moves.length) return;
+  op.progress.step('restore', `Giving what ${moves.map((m) => m.from).join(', ')} owned to ${[...new Set(moves.map((m) => m.to))].join(', ')}`);
+  await runStatements(server.docker, server.target, plan.scratchDatabase, [moves.flatMap(reassignSql).join('; ')], 'reassigning the objects of the stand-in roles', op.signal);
+}
+
+/** Drops roles made for this restore; one that cannot be dropped is named in a warning. */
+export async function dropRoles(server: PgServer, names: readonly string[], op: Operation, warnings: string[]): Promise<void> {
+  for (const n of names) {
+    await server.admin([dropRoleSql(n)], `dropping the role ${n}`).catch((e: unknown) => {
+      const w = `Could not drop the role "${n}" made for this restore (${errorMessage(e)}); drop it with DROP ROLE once it owns nothing.`;
+      warnings.push(w);
+      op.log.warn(w);
+    });
+  }
+}
