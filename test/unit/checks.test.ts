@@ -33,8 +33,11 @@ describe('the after-restore checklist (pure parts)', () => {
   it('compares row counts with the manifest, and says why when it cannot', () => {
     const same = compareRowCounts(manifest, [{ schema: 'public', name: 'album', rows: 347 }, { schema: 'public', name: 'artist', rows: 275 }, { schema: 'public', name: 'new', rows: 1 }], 'shop');
     assert.deepEqual(same, { check: 'rows', subject: 'shop', status: 'passed', detail: '2 tables, 622 rows, as in shop.dump' });
-    const diff = compareRowCounts(manifest, [{ schema: 'public', name: 'artist', rows: 270 }], 'shop');
+    const diff = compareRowCounts({ ...manifest, rowCountsSnapshot: 'dump' }, [{ schema: 'public', name: 'artist', rows: 270 }], 'shop');
     assert.equal(diff.status, 'failed');
+    const beside = compareRowCounts(manifest, [{ schema: 'public', name: 'artist', rows: 270 }], 'shop');
+    assert.equal(beside.status, 'notChecked', 'counts taken beside the dump cannot fail the check');
+    assert.match(beside.detail, /taken beside the dump, not in its snapshot/);
     assert.equal(diff.detail, '2 of 2 tables differ from shop.dump: public.artist 275 → 270, public.album 347 → missing');
     assert.equal(compareRowCounts({ ...manifest, rowCounts: 'estimated' }, undefined, 'shop').status, 'notChecked');
     assert.match(compareRowCounts(undefined, undefined, 'shop').detail, /no backup given/);

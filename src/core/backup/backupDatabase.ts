@@ -92,7 +92,11 @@ function gatherFacts(docker: DockerClient, container: PgContainer, database: str
   facts.catch(() => undefined);
   const sizeBytes = overviewP.then((o) => o.databases.find((d) => d.name === database)?.sizeBytes ?? -1);
   sizeBytes.catch(() => undefined);
-  return { facts, major: overviewP.then((o) => o.server.major), sizeBytes };
+  const major = overviewP.then((o) => o.server.major);
+  // awaited only on some paths (zstd/lz4, directory); the facts carry the same error otherwise
+  major.catch(() => undefined);
+  sizeBytes.catch(() => undefined);
+  return { facts, major, sizeBytes };
 }
 
 /** The error for a backup whose database container stopped under it (pg_dump's own words do not say so). */

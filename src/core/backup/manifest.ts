@@ -39,6 +39,8 @@ export interface BackupManifest {
   durationMs: number;
   /** `exact` counts for small databases; `estimated` (planner statistics) above the threshold. */
   rowCounts: 'exact' | 'estimated';
+  /** `dump`: the counts were taken in pg_dump's own snapshot; otherwise beside it (rows written meanwhile differ). */
+  rowCountsSnapshot?: 'dump';
   tables: { schema: string; name: string; rows: number }[];
   /** Roles and extensions the dump refers to, where known. */
   roles?: string[];
