@@ -30,7 +30,7 @@ export function readRecoveryLog(log: string): RecoveryLogState {
       const name = missing[1] ?? missing[2];
       if (!state.notFound.includes(name)) state.notFound.push(name);
     }
-    const stop = /recovery stopping (?:before|after) .*$/.exec(line);
+    const stop = /recovery stopping (?:before|after|at) .*$/.exec(line);
     if (stop) {
       state.stoppedAt = stop[0];
       afterStop = true;
