@@ -15,6 +15,17 @@ export interface RestorePointResult {
   segment: string;
 }
 
+/** Whether a container archives WAL (so a restore point can be recovered to); false when it cannot tell. */
+export async function archivingOn(docker: DockerClient, options: OperationContext & { container: string }): Promise<boolean> {
+  const op = beginOperation(options);
+  try {
+    const { server } = await openServer(docker, options.container, op);
+    return archivingProblems(await readArchivingSettings(docker, server.target, server.maintenanceDb, op.signal)).length === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Restore point names: printable, at most 63 bytes (MAXFNAMELEN - 1), no leading/trailing blanks. */
 export function checkRestorePointName(name: string): void {
   if (!name || Buffer.byteLength(name) > 63 || /[\x00-\x1f\x7f]/.test(name) || name.trim() !== name) {
