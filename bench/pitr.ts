@@ -2,7 +2,7 @@
  * Point-in-time recovery time: a PG17 container archiving WAL to a volume, `pgbench -i -s SCALE`, a base
  * backup, then WAL_MB of WAL written (inserts, switched and archived), then a recovery of the database to
  * the last commit: planning (with the forced WAL switch), unpacking the base backup, replaying the WAL,
- * copying the database into the live container and the swap. Prints a table and writes bench/results/pitr.json.
+ * copying the database into the live container and the swap. Prints a table and writes bench/results/pitr-s<SCALE>-wal<WAL_MB>.json.
  *   node --import=tsx bench/pitr.ts [--scale 5] [--wal-mb 256]
  */
 import * as fs from 'node:fs/promises';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     process.stdout.write(table(['point-in-time recovery', 'measured'], rows) + '\n');
     const result = { date: new Date().toISOString(), cpus: os.cpus().length, load: os.loadavg()[0], scale, dbBytes, baseBytes: base.bytes, baseMs, walBytes, segmentsReplayed: r.segmentsReplayed, planMs, phases, totalMs, downtimeMs: r.move.downtimeMs };
     await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
-    await fs.writeFile(path.join(__dirname, 'results', 'pitr.json'), JSON.stringify(result, null, 2) + '\n');
+    await fs.writeFile(path.join(__dirname, 'results', `pitr-s${scale}-wal${walMb}.json`), JSON.stringify(result, null, 2) + '\n');
   } finally {
     await docker.removeContainer(NAME, { force: true, removeVolumes: true }).catch(() => undefined);
     await docker.removeVolume(`${NAME}-archive`, { force: true }).catch(() => undefined);
