@@ -143,7 +143,8 @@ async function removeStaleRecoveries(docker: DockerClient, live: string, databas
   const all = await docker.listContainers();
   const stale = all.filter((c) => c.labels[LABEL_RECOVERY] === live && c.labels[LABEL_RECOVERY_DATABASE] === database);
   for (const c of stale) await docker.removeContainer(c.id, { force: true, removeVolumes: true }).catch((e: unknown) => op.log.warn(`could not remove ${c.name}: ${errorMessage(e)}`));
-  for (const v of await docker.listVolumes(`${LABEL_RECOVERY}=${live}`).catch(() => [] as string[])) {
+  // By database label and by name (the live container's): another database's recovery may be under way.
+  for (const v of await docker.listVolumes(`${LABEL_RECOVERY_DATABASE}=${database}`).catch(() => [] as string[])) {
     if (v.startsWith(`${live}-pitr-`)) await docker.removeVolume(v, { force: true }).catch((e: unknown) => op.log.warn(`could not remove volume ${v}: ${errorMessage(e)}`));
   }
 }
