@@ -7,6 +7,7 @@ import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
 import * as demo from './commands/demo';
 import * as keygen from './commands/keygen';
+import * as pitr from './commands/pitr';
 import * as prune from './commands/prune';
 import * as download from './commands/download';
 import * as remoteDelete from './commands/remoteDelete';
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   'remote-delete': { run: remoteDelete.remoteDeleteCommand, usage: remoteDelete.usage },
   keygen: { run: keygen.keygenCommand, usage: keygen.usage },
   roles: { run: roles.rolesCommand, usage: roles.usage },
+  pitr: { run: pitr.pitrCommand, usage: pitr.usage },
 };
 
 export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases in local Docker containers

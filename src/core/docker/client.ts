@@ -6,9 +6,10 @@ import type { DockerEndpoint } from './endpoint';
 import { createExecClient, type ExecClient } from './exec';
 import { createImageClient, type ImageClient } from './images';
 import { createNetworkClient, type NetworkClient } from './networks';
+import { createVolumeClient, type VolumeClient } from './volumes';
 
 export { defaultEndpointEnvironment, type ConnectOptions } from './connection';
-export { cpusAllowed, parseEnvList, type ContainerDetails, type ContainerMount, type ContainerSpec, type ContainerSummary } from './containers';
+export { cpusAllowed, parseEnvList, type ContainerDetails, type ContainerMount, type MountedVolume, type ContainerSpec, type ContainerSummary } from './containers';
 export type { ExecOptions, ExecResult } from './exec';
 export type { ImageSummary, PullProgress } from './images';
 export type { NetworkSummary } from './networks';
@@ -31,9 +32,9 @@ export interface LogsOptions {
 
 /**
  * What the rest of the product needs from Docker, composed the way testcontainers-node splits its
- * clients (containers, exec, images, networks). These modules are the only ones that talk to dockerode.
+ * clients (containers, exec, images, networks, volumes). These modules are the only ones that talk to dockerode.
  */
-export interface DockerClient extends ContainerClient, ExecClient, ImageClient, NetworkClient {
+export interface DockerClient extends ContainerClient, ExecClient, ImageClient, NetworkClient, VolumeClient {
   endpoint(): Promise<DockerEndpoint>;
   ping(): Promise<void>;
   /** Streams container start/stop/create/destroy/die events until the signal fires. */
@@ -58,6 +59,7 @@ export function createDockerClient(options: ConnectOptions = {}): DockerClient {
     ...createExecClient(conn),
     ...createImageClient(conn),
     ...createNetworkClient(conn),
+    ...createVolumeClient(conn),
     watchEvents: (onEvent, signal) => watchEvents(conn, onEvent, signal),
     logs: (container, logsOptions) => containerLogs(conn, container, logsOptions),
   };

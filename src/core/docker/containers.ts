@@ -30,6 +30,22 @@ export interface ContainerDetails extends ContainerSummary {
   restartPolicy: string;
   /** Published TCP ports: container port → host address and port. */
   ports: { containerPort: number; hostIp: string; hostPort: number }[];
+  /** The command (arguments of the entrypoint), e.g. `postgres -c archive_mode=on`. */
+  cmd: string[];
+  /** What is mounted into it (volumes, host folders, tmpfs). */
+  mounts: MountedVolume[];
+}
+
+/** A mount of a running container, as inspect reports it. */
+export interface MountedVolume {
+  type: string;
+  /** The volume's name (volumes only). */
+  name?: string;
+  /** The host path (bind) or the volume's folder on the engine's host. */
+  source: string;
+  /** Where it is in the container. */
+  destination: string;
+  readOnly: boolean;
 }
 
 /** A volume, a host folder or a tmpfs mounted into a new container. */
@@ -187,6 +203,8 @@ function toDetails(c: Docker.ContainerInspectInfo): ContainerDetails {
     startedAt: c.State.StartedAt && !c.State.StartedAt.startsWith('0001-') ? new Date(c.State.StartedAt) : undefined,
     restartPolicy: c.HostConfig?.RestartPolicy?.Name || 'no',
     ports: publishedPorts(c.NetworkSettings?.Ports as Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined),
+    cmd: Array.isArray(c.Config.Cmd) ? c.Config.Cmd : c.Config.Cmd ? [c.Config.Cmd as unknown as string] : [],
+    mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Name || undefined, source: m.Source, destination: m.Destination, readOnly: m.RW === false })),
   };
 }
 

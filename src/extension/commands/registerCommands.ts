@@ -4,6 +4,7 @@ import { backupDatabaseCommand } from './backupDatabase';
 import { copyPathCommand, deleteBackupCommand, openBackupFolderCommand, revealBackupCommand } from './backupFiles';
 import { setPasswordCommand, showContainerLogsCommand, startDemoCommand } from './containerCommands';
 import type { CommandContext, CommandHandler } from './context';
+import { pitrBaseBackupCommand, pitrEnableCommand, pitrMarkCommand, pitrRecoverCommand } from './pitr';
 import { pruneBackupsCommand } from './pruneBackups';
 import { resetDatabaseCommand } from './resetDatabase';
 import { restoreBackupCommand } from './restoreBackup';
@@ -30,6 +31,10 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.startDemo': startDemoCommand,
   'pgDockerBackup.setNotifyUrl': setNotifyUrlCommand,
   'pgDockerBackup.setEncryptionSecret': setEncryptionSecretCommand,
+  'pgDockerBackup.pitrRecover': pitrRecoverCommand,
+  'pgDockerBackup.pitrEnable': pitrEnableCommand,
+  'pgDockerBackup.pitrBaseBackup': pitrBaseBackupCommand,
+  'pgDockerBackup.pitrMark': pitrMarkCommand,
   'pgDockerBackup.refresh': async ({ model }) => model.refresh(),
   'pgDockerBackup.showLog': async ({ services }) => services.channel.show(),
   'pgDockerBackup.openSettings': async () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:pg-docker-backup.pg-docker-backup'),

@@ -5,6 +5,7 @@ import type { Services } from '../services';
 import { sideDatabaseKind } from '../../core/databases/sideDatabases';
 import { decorateFreshness } from './freshness';
 import { toTreeItem, type Node } from './nodes';
+import { PitrStatusCache } from './pitrRow';
 
 /** Containers grouped by compose project → databases → their backups. */
 export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -12,13 +13,20 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subs: vscode.Disposable[];
 
+  /** Point-in-time recovery status per container, read in the background (with services). */
+  readonly pitr?: PitrStatusCache;
+
   constructor(
     private readonly model: BackupModel,
     private readonly services?: Services,
     private readonly schedules?: ScheduleService,
   ) {
     const fire = () => this.changed.fire(undefined);
-    this.subs = [model.onDidChange(fire), ...(schedules ? [schedules.onDidChange(fire)] : []), ...(services ? [services.onDidChangeSettings(fire)] : [])];
+    this.pitr = services ? new PitrStatusCache(services, fire) : undefined;
+    this.subs = [model.onDidChange(() => {
+      this.pitr?.clear();
+      fire();
+    }), ...(schedules ? [schedules.onDidChange(fire)] : []), ...(services ? [services.onDidChangeSettings(fire)] : [])];
   }
 
   getTreeItem(n: Node): vscode.TreeItem {
@@ -52,7 +60,7 @@ export class ContainersTree implements vscode.TreeDataProvider<Node>, vscode.Dis
         if (!n.container.running) return [];
         if (!n.container.databases && !n.container.problem) return [{ kind: 'message', id: `${n.container.name}:reading`, label: 'Reading databases…', icon: 'loading~spin' }];
         if (!n.container.databases) return [{ kind: 'message', id: `${n.container.name}:problem`, label: n.container.problem ?? 'Databases unknown', icon: 'warning', tooltip: n.container.problem }];
-        return n.container.databases.map((database) => ({ kind: 'database', container: n.container, database }));
+        return [...n.container.databases.map((database): Node => ({ kind: 'database', container: n.container, database })), ...(this.pitr ? [{ kind: 'pitr', ...this.pitr.row(n.container) } as Node] : [])];
       case 'schedules': {
         const views = await this.schedules!.views();
         return this.schedules!.schedules.map((schedule) => ({ kind: 'schedule', schedule, view: views.find((v) => v.id === schedule.id) }));

@@ -7,6 +7,7 @@ import { sideDatabaseKind } from '../../core/databases/sideDatabases';
 import type { DatabaseInfo } from '../../core/postgres/client';
 import { formatBytes } from '../../core/progress';
 import { scheduleTreeItem, type ScheduleNode } from './scheduleNodes';
+import { pitrTreeItem, type PitrRowData } from './pitrRow';
 
 /** Plain data for each row; TreeItems are made from it without any I/O. */
 export type Node =
@@ -16,7 +17,8 @@ export type Node =
   | { kind: 'backup'; backup: BackupEntry; parentId: string }
   | { kind: 'folder'; label: string; path: string; children: Node[]; parentId: string }
   | { kind: 'message'; id: string; label: string; icon: string; tooltip?: string }
-  | ScheduleNode;
+  | ScheduleNode
+  | ({ kind: 'pitr' } & PitrRowData);
 
 export function age(date: Date, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - date.getTime()) / 1000));
@@ -83,6 +85,8 @@ export function nodeId(n: Node): string {
       return 'schedules';
     case 'schedule':
       return `schedule:${n.schedule.id}`;
+    case 'pitr':
+      return `pitr:${n.container.name}`;
   }
 }
 
@@ -149,6 +153,8 @@ export function toTreeItem(n: Node, childCount: (n: Node) => number): vscode.Tre
       item.contextValue = 'backupFolder';
       return withId(item, n);
     }
+    case 'pitr':
+      return withId(pitrTreeItem(n), n);
     case 'message': {
       const item = new vscode.TreeItem(n.label, C.None);
       item.iconPath = new vscode.ThemeIcon(n.icon);
