@@ -34,8 +34,8 @@ module.exports = {
     {
       name: 'operations-are-leaves',
       severity: 'error',
-      comment: 'Only front ends (and operations composing others) start a restore, undo, reset or terminate.',
-      from: { path: core, pathNot: `${core}restore/` },
+      comment: 'Only front ends, and operations composing a restore (point-in-time recovery), start a restore, undo or terminate.',
+      from: { path: core, pathNot: `${core}(restore|pitr)/` },
       to: { path: `${core}restore/|${core}(undo|terminate)\\.ts$` },
     },
   ],
