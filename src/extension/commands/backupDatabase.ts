@@ -17,10 +17,18 @@ export const backupDatabaseCommand: CommandHandler = async ({ services, model },
   const database = node?.kind === 'database' ? node.database.name : await pickDatabase(container, `Back up which database of ${container.name}?`);
   if (!database) return;
   const settings = services.settings;
-  const format = await pickFormat(settings.defaultFormat, database);
-  if (!format) return;
-  const compression = await pickCompression(settings.compression ?? { codec: 'gzip', level: settings.compressionLevel });
-  if (!compression) return;
+  // One pick for the format; the compression (the setting by default) only when asked for.
+  let compression: Compression = settings.compression ?? { codec: 'gzip', level: settings.compressionLevel };
+  let format: BackupFormat | undefined;
+  for (;;) {
+    const pick = await pickFormat(settings.defaultFormat, database, compression);
+    if (!pick) return;
+    if (pick !== 'compression') {
+      format = pick;
+      break;
+    }
+    compression = (await pickCompression(compression)) ?? compression;
+  }
   try {
     const hostStages = await recipientStages(settings.encryptionRecipients);
     const r = await runWithProgress(`Backing up ${database} (${container.name})`, (signal, onProgress) =>
@@ -50,14 +58,16 @@ export const backupDatabaseCommand: CommandHandler = async ({ services, model },
   }
 };
 
-/** Format, with a one-line hint each; the default (setting) first. */
-async function pickFormat(preferred: BackupFormat, database: string): Promise<BackupFormat | undefined> {
-  const formats: (vscode.QuickPickItem & { format: BackupFormat })[] = [
+/** Format, with a one-line hint each; the default (setting) first; last, the compression to change it. */
+async function pickFormat(preferred: BackupFormat, database: string, compression: Compression): Promise<BackupFormat | 'compression' | undefined> {
+  const formats: (vscode.QuickPickItem & { format: BackupFormat | 'compression' })[] = [
     { label: 'SQL', description: 'plain SQL script (.sql.gz, .sql.zst…): readable, restores with psql', format: 'sql' },
     { label: 'Custom', description: 'pg_dump -Fc archive (.dump): pg_restore, selective and parallel restores', format: 'custom' },
     { label: 'Directory', description: 'pg_dump -Fd with parallel jobs, one .dir.tar: fastest for large databases, needs room in the container', format: 'directory' },
   ];
   formats.sort((a, b) => (a.format === preferred ? -1 : b.format === preferred ? 1 : 0));
+  const now = compression.codec === 'none' ? 'none' : `${compression.codec}${compression.level !== undefined ? ` level ${compression.level}` : ''}`;
+  formats.push({ label: '$(settings) Compression…', description: `now ${now} (pgDockerBackup.compression); gzip, zstd or lz4 and their level`, format: 'compression' });
   return (await vscode.window.showQuickPick(formats, { placeHolder: `Format for the backup of ${database}`, title: 'Back Up Database' }))?.format;
 }
 

@@ -7,7 +7,7 @@ import type { CommandContext, CommandHandler } from './context';
 import { pitrBaseBackupCommand, pitrEnableCommand, pitrMarkCommand, pitrRecoverCommand } from './pitr';
 import { pruneBackupsCommand } from './pruneBackups';
 import { resetDatabaseCommand } from './resetDatabase';
-import { restoreBackupCommand } from './restoreBackup';
+import { restoreBackupCommand, restoreTablesCommand } from './restoreBackup';
 import { runChecksCommand } from './runChecks';
 import { setNotifyUrlCommand } from './setNotifyUrl';
 import { setEncryptionSecretCommand } from './setEncryptionSecret';
@@ -17,6 +17,7 @@ import { undoRestoreCommand } from './undoRestore';
 const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.backupDatabase': backupDatabaseCommand,
   'pgDockerBackup.restoreBackup': restoreBackupCommand,
+  'pgDockerBackup.restoreTables': restoreTablesCommand,
   'pgDockerBackup.undoRestore': undoRestoreCommand,
   'pgDockerBackup.resetDatabase': resetDatabaseCommand,
   'pgDockerBackup.runChecks': runChecksCommand,

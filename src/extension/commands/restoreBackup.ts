@@ -37,15 +37,14 @@ async function targetOf(model: BackupModel, backup: BackupEntry): Promise<{ to: 
 type Scope = SelectionRequest & RolesChoice & { database?: string };
 
 /**
- * For a custom backup: the whole database, or tables picked from the archive's table of contents (schemas
- * and tables with their row counts from the manifest), into a new database or replacing them in the live one.
+ * Tables picked from a custom backup's table of contents (schemas and tables with their row counts from the
+ * manifest), into a new database or replacing them in the live one (Restore Tables…).
  */
-async function chooseScope(backup: BackupEntry, database: string): Promise<Scope | undefined> {
-  if (backup.format !== 'custom') return {};
-  const whole = { label: '$(database) Whole Database', detail: `Restore all of ${backup.fileName} over "${database}" (scratch database, swap, undo kept)` };
-  const some = { label: '$(list-selection) Pick Tables…', detail: 'Restore chosen tables only, with their indexes, constraints, sequences and grants' };
-  const how = await vscode.window.showQuickPick([whole, some], { title: 'Restore Backup', placeHolder: 'Restore what?', ignoreFocusOut: true });
-  if (how !== some) return how ? {} : undefined;
+async function chooseTables(backup: BackupEntry, database: string): Promise<Scope | undefined> {
+  if (backup.format !== 'custom') {
+    void vscode.window.showWarningMessage(`${backup.fileName} is not a custom-format backup: tables can only be picked from one (Back Up Database… → Custom). Restore Backup… restores it whole.`);
+    return undefined;
+  }
   const source = await inspectSource(backup.path);
   const toc = await readArchiveToc({ path: backup.path, fileName: backup.fileName, stages: source.stages });
   type Item = vscode.QuickPickItem & { schema?: string; table?: string };
@@ -133,7 +132,13 @@ async function restoreOnce(services: Services, model: BackupModel, backup: Backu
   return true;
 }
 
-export const restoreBackupCommand: CommandHandler = async ({ extension, services, model }, node) => {
+/** Restore Backup…: the whole database. */
+export const restoreBackupCommand: CommandHandler = (ctx, node) => restoreWith(ctx, node, async () => ({}));
+
+/** Restore Tables…: tables picked from a custom backup, into a new database or replacing them in the live one. */
+export const restoreTablesCommand: CommandHandler = (ctx, node) => restoreWith(ctx, node, chooseTables);
+
+const restoreWith = async ({ extension, services, model }: Parameters<CommandHandler>[0], node: Parameters<CommandHandler>[1], chooseScope: (backup: BackupEntry, database: string) => Promise<Scope | undefined>): Promise<void> => {
   const backup = node?.kind === 'backup' ? node.backup : await pickBackup(model, 'Restore which backup?');
   if (!backup) return;
   const target = await targetOf(model, backup);
