@@ -126,7 +126,7 @@ async function restoreOnce(services: Services, model: BackupModel, backup: Backu
   const msg = plan.selection?.mode === 'replace' ? `Replaced the rows of ${plan.selection.tables.join(', ')} in "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)}; every other table is untouched.` : `Restored "${plan.database}" in ${plan.container.name} in ${formatDuration(r.durationMs)}${plan.stopContainers.length ? ` (apps down ${formatDuration(r.downtimeMs)})` : ''}.${r.keptPrevious ? ` The previous database is kept as "${r.keptPrevious}".` : ''}`;
   for (const w of r.warnings) void vscode.window.showWarningMessage(w);
   const undo = r.keptPrevious
-    ? { label: 'Undo', run: () => vscode.commands.executeCommand('pgDockerBackup.undoRestore', { kind: 'undoTarget', container: plan.container.name, database: plan.database }) }
+    ? { label: 'Undo Restore', run: () => vscode.commands.executeCommand('pgDockerBackup.undoRestore', { kind: 'undoTarget', container: plan.container.name, database: plan.database }) }
     : undefined;
   await notifyWithChecks(services, msg, { container: plan.container.name, database: plan.database, backupPath: plan.backup.path }, undo);
   return true;
