@@ -22,7 +22,7 @@ export function remoteOfNode(node?: Node): string | undefined {
   if (!node) return undefined;
   if (node.kind === 'remote') return node.remote.name;
   if (node.kind === 'remoteContainer' || node.kind === 'remoteDatabase' || node.kind === 'remoteBackup') return node.remote;
-  if (node.kind === 'remoteError' || node.kind === 'remoteRetry') return node.remote;
+  if (node.kind === 'remoteError' || node.kind === 'remoteAction') return node.remote;
   return undefined;
 }
 

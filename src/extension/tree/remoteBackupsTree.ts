@@ -34,9 +34,11 @@ export class RemoteBackupsTree implements vscode.TreeDataProvider<Node>, vscode.
       case 'remote': {
         const listing = await this.model.listing(n.remote.name);
         if (listing.state === 'error') {
+          const keys = n.remote.url.startsWith('s3:') && /credentials/i.test(listing.message);
           return [
             { kind: 'remoteError', remote: n.remote.name, message: listing.message },
-            { kind: 'remoteRetry', remote: n.remote.name },
+            { kind: 'remoteAction', remote: n.remote.name, action: 'retry' },
+            ...(keys ? [{ kind: 'remoteAction', remote: n.remote.name, action: 'credentials' } as const] : []),
           ];
         }
         if (listing.rows.length === 0) return [{ kind: 'message', id: `remote-empty:${n.remote.name}`, label: 'No backups on this remote yet', icon: 'info', tooltip: n.remote.url }];

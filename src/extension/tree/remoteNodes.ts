@@ -17,7 +17,7 @@ export type RemoteNode =
   | { kind: 'remoteDatabase'; remote: string; container: string; database: string; rows: RemoteRow[] }
   | { kind: 'remoteBackup'; remote: string; row: RemoteRow }
   | { kind: 'remoteError'; remote?: string; message: string }
-  | { kind: 'remoteRetry'; remote?: string };
+  | { kind: 'remoteAction'; remote?: string; action: 'retry' | 'credentials' };
 
 export const NO_CONTAINER = '(no container)';
 export const NO_DATABASE = '(no database)';
@@ -52,8 +52,8 @@ export function remoteNodeId(n: RemoteNode): string {
       return `remote:${n.remote}>object:${n.row.key}`;
     case 'remoteError':
       return `remote:${n.remote ?? ''}>error`;
-    case 'remoteRetry':
-      return `remote:${n.remote ?? ''}>retry`;
+    case 'remoteAction':
+      return `remote:${n.remote ?? ''}>${n.action}`;
   }
 }
 
@@ -113,12 +113,14 @@ export function remoteTreeItem(n: RemoteNode): vscode.TreeItem {
       item.iconPath = new vscode.ThemeIcon('error');
       item.contextValue = 'remoteError';
       break;
-    case 'remoteRetry':
-      item = new vscode.TreeItem('Retry', C.None);
-      item.iconPath = new vscode.ThemeIcon('refresh');
-      item.command = { command: 'pgDockerBackup.refreshRemotes', title: 'Retry', arguments: [n] };
-      item.contextValue = 'remoteRetry';
+    case 'remoteAction': {
+      const [label, icon, command] = n.action === 'retry' ? ['Retry', 'refresh', 'pgDockerBackup.refreshRemotes'] : ['Set Remote Credentials…', 'key', 'pgDockerBackup.setRemoteCredentials'];
+      item = new vscode.TreeItem(label, C.None);
+      item.iconPath = new vscode.ThemeIcon(icon);
+      item.command = { command, title: label, arguments: [n] };
+      item.contextValue = 'remoteAction';
       break;
+    }
   }
   item.id = remoteNodeId(n);
   return item;
