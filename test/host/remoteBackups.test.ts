@@ -207,4 +207,35 @@ describe('Remote Backups (s3rver on loopback)', function () {
     assert.deepEqual(await onRemote(), files.filter((f) => !doomed.includes(f)));
     assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^Deleted 4 backups on remote "hosts3"\.$/.test(s.message)));
   });
+  it('a schedule with uploadAfter uploads the backup it made to the remote', async function () {
+    this.timeout(300_000);
+    const onRemote = async () => new Set((await remoteBackups()).filter((r) => r.row.container === DB).map((r) => r.row.file));
+    const before = await onRemote();
+    const localBefore = new Set((await localBackups()).map((b) => b.backup.fileName));
+    const now = new Date();
+    const at = new Date(now.getTime() + (now.getSeconds() > 50 ? 120_000 : 60_000));
+    const config = vscode.workspace.getConfiguration('pgDockerBackup');
+    await config.update('schedules', [{ cron: `${at.getMinutes()} ${at.getHours()} * * *`, container: DB, database: 'chinook', format: 'custom', uploadAfter: true }], vscode.ConfigurationTarget.Global);
+    try {
+      const p = api.trees.containersProvider;
+      const row = async () => {
+        const section = (await p.getChildren()).find((n) => n.kind === 'schedules');
+        const first = section ? (await p.getChildren(section))[0] : undefined;
+        return first?.kind === 'schedule' && first.view?.lastOk !== undefined ? first : undefined;
+      };
+      let ran: Awaited<ReturnType<typeof row>>;
+      for (const deadline = Date.now() + 240_000; !(ran = await row()); ) {
+        assert.ok(Date.now() < deadline, 'the scheduled run finished within 4 minutes');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      assert.equal(ran.view!.lastOk, true, ran.view!.lastError);
+      const made = (await localBackups()).filter((b) => !localBefore.has(b.backup.fileName));
+      assert.equal(made.length, 1, 'the schedule wrote one backup');
+      api.remotes.invalidate(REMOTE);
+      const after = await onRemote();
+      assert.deepEqual([...after].filter((f) => !before.has(f)), [made[0].backup.fileName], 'that backup, and only it, is now on the remote');
+    } finally {
+      await config.update('schedules', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });

@@ -19,7 +19,7 @@ function isEncrypted(b: BackupEntry): boolean {
 }
 
 /** Uploads the backups one after another (each a no-op when the remote has the same sha256). */
-async function uploadAll(store: RemoteStore, backups: BackupEntry[], signal: AbortSignal, onProgress: Parameters<typeof batchProgress>[0]): Promise<UploadResult[]> {
+export async function uploadBackups(store: RemoteStore, backups: BackupEntry[], signal: AbortSignal, onProgress: Parameters<typeof batchProgress>[0] = () => undefined): Promise<UploadResult[]> {
   const total = backups.reduce((n, b) => n + b.sizeBytes, 0);
   const results: UploadResult[] = [];
   let done = 0;
@@ -57,7 +57,7 @@ export const uploadToRemoteCommand: CommandHandler = async ({ services, model, r
   if (!remote) return;
   const started = Date.now();
   try {
-    const results = await runWithProgress(`Uploading ${what} to ${remote.name}`, (signal, onProgress) => remotes.withStore(remote.name, (store) => uploadAll(store, backups, signal, onProgress)));
+    const results = await runWithProgress(`Uploading ${what} to ${remote.name}`, (signal, onProgress) => remotes.withStore(remote.name, (store) => uploadBackups(store, backups, signal, onProgress)));
     const sent = results.filter((r) => !r.skipped);
     const skipped = results.length - sent.length;
     const bytes = sent.reduce((n, r) => n + r.bytes, 0);
