@@ -94,7 +94,8 @@ describe('Remote Backups (s3rver on loopback)', function () {
   });
 
   it('Upload to Remote with two local backups selected sends both; the tree shows them under container and database', async function () {
-    prompts.answer('showQuickPick', async (items) => (items as unknown as { format: string }[]).find((i) => i.format === 'custom'));
+    // the custom format, then what Back Up Database offers first (codec, level)
+    prompts.answer('showQuickPick', async (items) => ((i) => i.find((x) => x.format === 'custom') ?? i[0])(items as unknown as { format?: string }[]));
     prompts.answer('showInformationMessage', async () => undefined);
     const { db } = await (async () => {
       await api.model.refresh();
