@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands/registerCommands';
 import { outputChannelLogger } from './logger';
 import { BackupModel } from './model';
+import { RemoteModel } from './remoteModel';
 import { Services } from './services';
 import { registerSchedules } from './schedules';
 import { registerTree, type Trees } from './tree/registerTree';
@@ -9,6 +10,7 @@ import { registerTree, type Trees } from './tree/registerTree';
 /** What `activate` returns: used by the extension-host tests (and other extensions, read-only). */
 export interface ExtensionApi {
   model: BackupModel;
+  remotes: RemoteModel;
   trees: Trees;
 }
 
@@ -19,10 +21,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const logger = outputChannelLogger(channel, () => services?.secrets() ?? []);
   services = new Services(context, channel, logger);
   const model = new BackupModel(services);
-  context.subscriptions.push(channel, services, model);
-  const trees = registerTree(context, services, model, registerSchedules(context, services, model));
-  registerCommands({ extension: context, services, model });
-  return { model, trees };
+  const remotes = new RemoteModel(services);
+  context.subscriptions.push(channel, services, model, remotes);
+  const trees = registerTree(context, services, model, remotes, registerSchedules(context, services, model));
+  registerCommands({ extension: context, services, model, remotes });
+  return { model, remotes, trees };
 }
 
 export function deactivate(): void {}

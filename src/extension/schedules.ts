@@ -2,6 +2,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { backupAll, type BackupAllResult } from '../core/backup/backupAll';
+import { describeBackup } from '../core/store/backupStore';
+import { uploadBackups } from './commands/uploadToRemote';
 import { errorMessage } from '../core/errors';
 import { notify } from '../core/notify';
 import { schedulesFromEntries } from '../core/schedule/scheduleEntries';
@@ -88,6 +90,10 @@ export class ScheduleService implements vscode.Disposable {
     } catch (e) {
       error = errorMessage(e);
     }
+    if (schedule.uploadAfter && result) {
+      const failed = await uploadAfterRun(this.services, result, ctx.signal);
+      if (failed) error = [error, failed].filter(Boolean).join('; ');
+    }
     if (schedule.pruneAfter && result) {
       try {
         await this.prune(schedule, ctx.signal);
@@ -135,6 +141,32 @@ export class ScheduleService implements vscode.Disposable {
     void this.runner.stop();
     for (const s of this.subs) s.dispose();
   }
+}
+
+/**
+ * `uploadAfter`: each database backup the run wrote goes to every remote in `pgDockerBackup.remotes` (a no-op
+ * where the remote already has the same bytes). Returns what failed, as one sentence per remote.
+ */
+async function uploadAfterRun(services: Services, result: BackupAllResult, signal: AbortSignal): Promise<string | undefined> {
+  const s = services.settings;
+  if (s.remotes.length === 0) return `upload after the backup: no remote is configured in pgDockerBackup.remotes${s.remotesProblem ? ` (${s.remotesProblem})` : ''}`;
+  const paths = result.items.filter((i) => i.kind === 'database' && i.path && !i.error).map((i) => i.path!);
+  const backups = await Promise.all(paths.map((p) => describeBackup(p, s.backupDirectory)));
+  const errors: string[] = [];
+  for (const remote of s.remotes) {
+    try {
+      const store = await services.remoteCredentials.open(remote.name, s.remotes);
+      try {
+        const r = await uploadBackups(store, backups, signal);
+        services.logger.info(`schedule: uploaded ${r.filter((x) => !x.skipped).length} backup(s) to ${remote.name}`);
+      } finally {
+        store.close();
+      }
+    } catch (e) {
+      errors.push(`upload to ${remote.name}: ${errorMessage(e)}`);
+    }
+  }
+  return errors.length ? errors.join('; ') : undefined;
 }
 
 /** Creates the schedule service and starts its runner (no Docker call until a run is due). */

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { DiscoveryOptions } from '../core/postgres/discovery';
 import { createDockerClient, type DockerClient } from '../core/docker/client';
 import type { Logger } from '../core/logger';
+import { RemoteCredentials } from './remoteCredentials';
 import { affectsSettings, readSettings, type Settings } from './settings';
 
 const PASSWORD_KEY = (container: string) => `pgDockerBackup.password.${container}`;
@@ -18,6 +19,8 @@ export class Services implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly settingsChanged = new vscode.EventEmitter<Settings>();
   readonly onDidChangeSettings = this.settingsChanged.event;
+  /** S3 keys per remote from SecretStorage; opens remotes (the SDKs load on first use). */
+  readonly remoteCredentials: RemoteCredentials;
 
   constructor(
     readonly context: vscode.ExtensionContext,
@@ -25,6 +28,7 @@ export class Services implements vscode.Disposable {
     readonly logger: Logger,
   ) {
     this.docker = createDockerClient({ logger });
+    this.remoteCredentials = new RemoteCredentials(context.secrets, logger);
     this.current = readSettings();
     this.disposables.push(
       this.settingsChanged,
@@ -47,7 +51,7 @@ export class Services implements vscode.Disposable {
 
   /** Every secret known to the extension, for redaction. */
   secrets(): string[] {
-    return [...this.passwords.values()];
+    return [...this.passwords.values(), ...(this.remoteCredentials?.known() ?? [])];
   }
 
   async loadPasswords(containerNames: readonly string[]): Promise<void> {

@@ -3,8 +3,9 @@ import { DEFAULT_COMPRESSION_LEVEL, parseCompression, type Compression } from '.
 import { resolveBackupDir } from '../core/store/backupStore';
 import type { BackupFormat } from '../core/store/naming';
 import { parseRetentionDuration, type RetentionPolicy } from '../core/store/retention';
-import { PgBackupError } from '../core/errors';
+import { PgBackupError, errorMessage } from '../core/errors';
 import { parseDuration } from '../core/status/duration';
+import { validateNamedRemotes, type NamedRemote } from '../core/store/remote/remoteConfig';
 
 export const SECTION = 'pgDockerBackup';
 
@@ -12,7 +13,7 @@ export const SECTION = 'pgDockerBackup';
  * Settings that run or delete things. In an untrusted workspace their workspace values are ignored
  * (package.json also lists them as restrictedConfigurations, so VS Code does the same).
  */
-const RESTRICTED = new Set(['encryption.requiredFor', 'encryption.recipients', 'backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks', 'schedules']);
+const RESTRICTED = new Set(['encryption.requiredFor', 'encryption.recipients', 'backupDirectory', 'appContainers', 'protectedContainers', 'keepPreviousDatabase', 'demoImage', 'safetyBackupBeforeReset', 'retention', 'pruneAfterBackup', 'healthChecks', 'schedules', 'remotes']);
 
 export interface Settings {
   backupDirectory: string;
@@ -43,6 +44,9 @@ export interface Settings {
   /** A database whose newest backup is older than this is stale (warning in the tree). */
   maxBackupAge: string;
   maxBackupAgeMs: number;
+  /** `pgDockerBackup.remotes`, checked (never holds keys); empty with remotesProblem set when it is wrong. */
+  remotes: NamedRemote[];
+  remotesProblem?: string;
 }
 
 export interface RetentionSetting {
@@ -113,6 +117,15 @@ function get<T>(config: vscode.WorkspaceConfiguration, key: string, fallback: T)
   return config.get<T>(key, fallback);
 }
 
+/** The remotes setting, checked by core: a wrong value is one sentence instead of remotes. */
+function readRemotes(value: unknown): { remotes: NamedRemote[]; remotesProblem?: string } {
+  try {
+    return { remotes: validateNamedRemotes(value ?? [], `The setting ${SECTION}.remotes`) };
+  } catch (e) {
+    return { remotes: [], remotesProblem: errorMessage(e) };
+  }
+}
+
 /** Reads every setting through one typed accessor. */
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
@@ -144,6 +157,7 @@ export function readSettings(): Settings {
     checkTimeoutSeconds: ((t) => (Number.isFinite(t) && t >= 1 && t <= 3600 ? t : 60))(get<number>(c, 'checkTimeoutSeconds', 60)),
     schedules: ((v) => (Array.isArray(v) ? v : []))(get<ScheduleSetting[]>(c, 'schedules', [])),
     ...maxAge(get<string>(c, 'maxBackupAge', DEFAULT_MAX_BACKUP_AGE)),
+    ...readRemotes(get<unknown>(c, 'remotes', [])),
   };
 }
 

@@ -5,6 +5,7 @@ import { createDockerClient } from '../../src/core/docker/client';
 import { runSql } from '../../src/core/postgres/client';
 import type { ExtensionApi } from '../../src/extension/extension';
 import type { Node } from '../../src/extension/tree/nodes';
+import { Prompts } from './prompts';
 
 const EXTENSION_ID = 'pg-docker-backup.pg-docker-backup';
 const DB = process.env.PGDB_HOST_TEST_DB ?? '';
@@ -14,8 +15,6 @@ const docker = createDockerClient();
 const target = { container: DB, containerName: DB, user: 'shop', password: PASSWORD };
 const sql = (db: string, text: string) => runSql(docker, target, db, text, 'host test SQL');
 
-type Answer = (message: string, ...rest: unknown[]) => unknown;
-
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -23,28 +22,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 500));
-  }
-}
-/** Replaces a vscode.window prompt for one test, recording what the user would have seen. */
-class Prompts {
-  private originals = new Map<string, unknown>();
-  seen: { fn: string; message: string; detail?: string; items: string[] }[] = [];
-  answer(fn: 'showQuickPick' | 'showWarningMessage' | 'showInformationMessage' | 'showInputBox' | 'showErrorMessage', reply: Answer): void {
-    const w = vscode.window as unknown as Record<string, unknown>;
-    if (!this.originals.has(fn)) this.originals.set(fn, w[fn]);
-    w[fn] = async (first: unknown, ...rest: unknown[]) => {
-      const opts = rest[0] as { detail?: string } | undefined;
-      const items = rest.filter((r) => typeof r === 'string') as string[];
-      const message = typeof first === 'string' ? first : Array.isArray(first) ? '(quick pick)' : JSON.stringify(first ?? {});
-      this.seen.push({ fn, message, detail: opts && typeof opts === 'object' ? opts.detail : undefined, items });
-      return reply(first as string, ...rest);
-    };
-  }
-  restore(): void {
-    const w = vscode.window as unknown as Record<string, unknown>;
-    for (const [fn, f] of this.originals) w[fn] = f;
-    this.originals.clear();
-    this.seen = [];
   }
 }
 

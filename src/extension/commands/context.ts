@@ -1,5 +1,6 @@
 import type * as vscode from 'vscode';
 import type { BackupModel } from '../model';
+import type { RemoteModel } from '../remoteModel';
 import type { Services } from '../services';
 import type { Node } from '../tree/nodes';
 
@@ -8,6 +9,7 @@ export interface CommandContext {
   extension: vscode.ExtensionContext;
   services: Services;
   model: BackupModel;
+  remotes: RemoteModel;
 }
 
 /** A command as the tree and the palette call it: (clicked node?, selected nodes?). */

@@ -9,8 +9,8 @@ import { confirmModal, runWithProgress, showError } from '../ui';
 import type { CommandHandler } from './context';
 
 /** Lines per group and in all shown in the modal; the full list goes to the log. */
-const MAX_PER_GROUP = 8;
-const MAX_LINES = 40;
+export const MAX_PER_GROUP = 8;
+export const MAX_LINES = 40;
 
 /** Which backups a node stands for: a Backup Folder group, a container or database row, or everything. */
 function scopeOf(node: Node | undefined): Pick<PruneOptions, 'container' | 'database' | 'folder'> & { label?: string } {
@@ -24,16 +24,25 @@ function groupOf(item: PruneItem): string {
   return `${item.entry.container ?? '(no container)'} / ${item.entry.database ?? '?'}`;
 }
 
-/** The deletions grouped by container and database: `db1 / app: 12 to delete, 40 kept` and a line per file. */
-export function groupedDeletions(plan: PrunePlan, maxPerGroup = Infinity, maxLines = Infinity): string {
-  const groups = new Map<string, { del: PruneItem[]; kept: number }>();
-  for (const item of plan.delete) {
-    const g = groups.get(groupOf(item)) ?? { del: [], kept: 0 };
+/** One backup in a prune preview, local or remote. */
+export interface PreviewItem {
+  /** `container / database` */
+  group: string;
+  time: Date;
+  bytes: number;
+  name: string;
+}
+
+/** The deletions grouped by container and database: `db1 / app: 12 to delete, 40 kept` and a line per backup. */
+export function groupedPreview(del: PreviewItem[], keptGroups: string[], maxPerGroup = Infinity, maxLines = Infinity): string {
+  const groups = new Map<string, { del: PreviewItem[]; kept: number }>();
+  for (const item of del) {
+    const g = groups.get(item.group) ?? { del: [], kept: 0 };
     g.del.push(item);
-    groups.set(groupOf(item), g);
+    groups.set(item.group, g);
   }
-  for (const item of plan.keep) {
-    const g = groups.get(groupOf(item));
+  for (const group of keptGroups) {
+    const g = groups.get(group);
     if (g) g.kept++;
   }
   const lines: string[] = [];
@@ -43,10 +52,16 @@ export function groupedDeletions(plan: PrunePlan, maxPerGroup = Infinity, maxLin
       break;
     }
     lines.push(`${name}: ${g.del.length} to delete, ${g.kept} kept`);
-    for (const item of g.del.slice(0, maxPerGroup)) lines.push(`    ${item.entry.created.toLocaleString()} · ${formatBytes(item.entry.sizeBytes)} · ${item.entry.fileName}`);
+    for (const item of g.del.slice(0, maxPerGroup)) lines.push(`    ${item.time.toLocaleString()} · ${formatBytes(item.bytes)} · ${item.name}`);
     if (g.del.length > maxPerGroup) lines.push(`    … and ${g.del.length - maxPerGroup} more`);
   }
   return lines.join('\n');
+}
+
+/** The local deletions grouped by container and database (see groupedPreview). */
+export function groupedDeletions(plan: PrunePlan, maxPerGroup = Infinity, maxLines = Infinity): string {
+  const item = (i: PruneItem): PreviewItem => ({ group: groupOf(i), time: i.entry.created, bytes: i.entry.sizeBytes, name: i.entry.fileName });
+  return groupedPreview(plan.delete.map(item), plan.keep.map(groupOf), maxPerGroup, maxLines);
 }
 
 /** Plans with the retention setting (a wrong setting is a usage error naming it). */

@@ -4,15 +4,22 @@ import { backupDatabaseCommand } from './backupDatabase';
 import { copyPathCommand, deleteBackupCommand, openBackupFolderCommand, revealBackupCommand } from './backupFiles';
 import { setPasswordCommand, showContainerLogsCommand, startDemoCommand } from './containerCommands';
 import type { CommandContext, CommandHandler } from './context';
+import { deleteRemoteBackupCommand } from './deleteRemoteBackup';
+import { downloadRemoteBackupCommand } from './downloadRemoteBackup';
 import { pitrBaseBackupCommand, pitrEnableCommand, pitrMarkCommand, pitrRecoverCommand } from './pitr';
 import { pruneBackupsCommand } from './pruneBackups';
+import { pruneRemoteCommand } from './pruneRemote';
 import { resetDatabaseCommand } from './resetDatabase';
 import { restoreBackupCommand, restoreTablesCommand } from './restoreBackup';
+import { restoreFromRemoteCommand } from './restoreFromRemote';
 import { runChecksCommand } from './runChecks';
+import { remoteOfNode } from './remotePicks';
 import { setNotifyUrlCommand } from './setNotifyUrl';
 import { setEncryptionSecretCommand } from './setEncryptionSecret';
+import { setRemoteCredentialsCommand } from './setRemoteCredentials';
 import { terminateConnectionsCommand } from './terminateConnections';
 import { undoRestoreCommand } from './undoRestore';
+import { uploadToRemoteCommand } from './uploadToRemote';
 
 const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.backupDatabase': backupDatabaseCommand,
@@ -36,6 +43,14 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.pitrEnable': pitrEnableCommand,
   'pgDockerBackup.pitrBaseBackup': pitrBaseBackupCommand,
   'pgDockerBackup.pitrMark': pitrMarkCommand,
+  'pgDockerBackup.uploadToRemote': uploadToRemoteCommand,
+  'pgDockerBackup.downloadRemoteBackup': downloadRemoteBackupCommand,
+  'pgDockerBackup.restoreFromRemote': restoreFromRemoteCommand,
+  'pgDockerBackup.deleteRemoteBackup': deleteRemoteBackupCommand,
+  'pgDockerBackup.pruneRemote': pruneRemoteCommand,
+  'pgDockerBackup.setRemoteCredentials': setRemoteCredentialsCommand,
+  // Refresh in the Remote Backups title bar, Retry on a remote's error row: list one remote, or all, again
+  'pgDockerBackup.refreshRemotes': async ({ remotes }, node) => remotes.invalidate(remoteOfNode(node)),
   'pgDockerBackup.refresh': async ({ model }) => model.refresh(),
   'pgDockerBackup.showLog': async ({ services }) => services.channel.show(),
   'pgDockerBackup.openSettings': async () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:pg-docker-backup.pg-docker-backup'),

@@ -138,15 +138,24 @@ export const restoreBackupCommand: CommandHandler = (ctx, node) => restoreWith(c
 /** Restore Tables…: tables picked from a custom backup, into a new database or replacing them in the live one. */
 export const restoreTablesCommand: CommandHandler = (ctx, node) => restoreWith(ctx, node, chooseTables);
 
-const restoreWith = async ({ extension, services, model }: Parameters<CommandHandler>[0], node: Parameters<CommandHandler>[1], chooseScope: (backup: BackupEntry, database: string) => Promise<Scope | undefined>): Promise<void> => {
+type ChooseScope = (backup: BackupEntry, database: string) => Promise<Scope | undefined>;
+
+const restoreWith = async ({ services, model }: Parameters<CommandHandler>[0], node: Parameters<CommandHandler>[1], chooseScope: ChooseScope): Promise<void> => {
   const backup = node?.kind === 'backup' ? node.backup : await pickBackup(model, 'Restore which backup?');
-  if (!backup) return;
+  if (backup) await restoreEntry(services, model, backup, chooseScope);
+};
+
+/**
+ * The whole restore flow for one local backup: where it goes, the plan in one modal, the restore with
+ * progress, checks and Undo; errors shown, never thrown. Also used after Restore from Remote downloads.
+ */
+export async function restoreEntry(services: Services, model: BackupModel, backup: BackupEntry, chooseScope: ChooseScope = async () => ({})): Promise<void> {
   const target = await targetOf(model, backup);
   if (!target) return;
   let keys: KeyMaterial = {};
   let scope: Scope | undefined;
   try {
-    keys = await storedKeys(extension.secrets); // for an encrypted backup (Set Encryption Passphrase or Identity…)
+    keys = await storedKeys(services.context.secrets); // for an encrypted backup (Set Encryption Passphrase or Identity…)
     scope = await chooseScope(backup, target.database);
     if (!scope) return;
     await restoreOnce(services, model, backup, target.to, target.database, false, keys, scope);
@@ -167,4 +176,4 @@ const restoreWith = async ({ extension, services, model }: Parameters<CommandHan
     }
     await showError(services, e, target.to);
   }
-};
+}

@@ -6,6 +6,8 @@ import type { PgContainer } from '../../core/postgres/discovery';
 import { sideDatabaseKind } from '../../core/databases/sideDatabases';
 import type { DatabaseInfo } from '../../core/postgres/client';
 import { formatBytes } from '../../core/progress';
+import { age } from './age';
+import { remoteNodeId, remoteTreeItem, type RemoteNode } from './remoteNodes';
 import { scheduleTreeItem, type ScheduleNode } from './scheduleNodes';
 import { pitrTreeItem, type PitrRowData } from './pitrRow';
 
@@ -18,17 +20,8 @@ export type Node =
   | { kind: 'folder'; label: string; path: string; children: Node[]; parentId: string }
   | { kind: 'message'; id: string; label: string; icon: string; tooltip?: string }
   | ScheduleNode
-  | ({ kind: 'pitr' } & PitrRowData);
-
-export function age(date: Date, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - date.getTime()) / 1000));
-  if (s < 60) return 'just now';
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.round(h / 24)} days ago`;
-}
+  | ({ kind: 'pitr' } & PitrRowData)
+  | RemoteNode;
 
 function formatLabel(b: BackupEntry): string {
   if (b.format === 'unknown') return 'unknown format';
@@ -87,6 +80,8 @@ export function nodeId(n: Node): string {
       return `schedule:${n.schedule.id}`;
     case 'pitr':
       return `pitr:${n.container.name}`;
+    default:
+      return remoteNodeId(n);
   }
 }
 
@@ -165,6 +160,8 @@ export function toTreeItem(n: Node, childCount: (n: Node) => number): vscode.Tre
     case 'schedules':
     case 'schedule':
       return scheduleTreeItem(n);
+    default:
+      return remoteTreeItem(n);
   }
 }
 
