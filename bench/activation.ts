@@ -37,7 +37,8 @@ Module._load = function (request, ...rest) { return request === 'vscode' ? vscod
 const t0 = process.hrtime.bigint();
 const ext = require(process.argv[1]);
 const t1 = process.hrtime.bigint();
-const context = { subscriptions: [], secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined }, asAbsolutePath: (p) => p };
+const storage = require('node:os').tmpdir() + '/pgdb-bench-activation-' + process.pid;
+const context = { subscriptions: [], secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined, onDidChange: event }, asAbsolutePath: (p) => p, globalStorageUri: { fsPath: storage }, globalState: { get: () => undefined, update: async () => undefined } };
 ext.activate(context);
 const t2 = process.hrtime.bigint();
 setTimeout(() => process.stdout.write(JSON.stringify({ loadMs: Number(t1 - t0) / 1e6, activateMs: Number(t2 - t1) / 1e6 })), 300);
