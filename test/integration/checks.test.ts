@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { backupDatabase } from '../../src/core/backup/backupDatabase';
-import { cleanup, cli, createNetwork, databases, docker, fingerprint, IMAGE_NEW, IMAGE_OLD, loadChinook, requireDocker, sql, startPostgres, tempDir, uniqueName, waitFor, type PgTestContainer } from './harness';
+import { cleanup, cli, createNetwork, track, databases, docker, fingerprint, IMAGE_NEW, IMAGE_OLD, loadChinook, requireDocker, sql, startPostgres, tempDir, uniqueName, waitFor, type PgTestContainer } from './harness';
 
 /** A tiny HTTP server in the test image (perl comes with Debian's PostgreSQL packages): answers every request with $1. */
 const HTTP_SERVER =
@@ -29,6 +29,7 @@ describe('after-restore checks and version pitfalls (real containers)', function
   async function startAppContainer(base: string, o: { status?: number; env: Record<string, string>; cmd?: string[]; health?: boolean }): Promise<string> {
     const name = uniqueName(base);
     apps[base] = name;
+    track(name); // removed with the others afterwards
     await docker().createContainer({
       name,
       image: IMAGE_NEW,
