@@ -37,9 +37,12 @@ export interface BackupManifest {
   sha256: string;
   created: string;
   durationMs: number;
-  /** `exact` counts for small databases; `estimated` (planner statistics) above the threshold. */
+  /**
+   * `exact`: every table counted with count(*) in pg_dump's own snapshot; `estimated`: some (or all) tables
+   * carry the planner's estimate instead (marked `estimated` each), which a deep verify does not compare.
+   */
   rowCounts: 'exact' | 'estimated';
-  tables: { schema: string; name: string; rows: number }[];
+  tables: { schema: string; name: string; rows: number; estimated?: true }[];
   /** Roles and extensions the dump refers to, where known. */
   roles?: string[];
   extensions?: string[];

@@ -12,6 +12,7 @@ import { setNotifyUrlCommand } from './setNotifyUrl';
 import { setEncryptionSecretCommand } from './setEncryptionSecret';
 import { terminateConnectionsCommand } from './terminateConnections';
 import { undoRestoreCommand } from './undoRestore';
+import { verifyBackupCommand } from './verifyBackup';
 
 const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.backupDatabase': backupDatabaseCommand,
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.resetDatabase': resetDatabaseCommand,
   'pgDockerBackup.runChecks': runChecksCommand,
   'pgDockerBackup.terminateConnections': terminateConnectionsCommand,
+  'pgDockerBackup.verifyBackup': verifyBackupCommand,
   'pgDockerBackup.deleteBackup': deleteBackupCommand,
   'pgDockerBackup.pruneBackups': pruneBackupsCommand,
   'pgDockerBackup.revealBackup': revealBackupCommand,

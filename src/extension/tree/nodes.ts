@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeEncoding } from '../../core/backup/manifest';
+import { describeEncoding, lastVerification } from '../../core/backup/manifest';
 import type { BackupEntry } from '../../core/store/backupStore';
 import type { PgContainer } from '../../core/postgres/discovery';
 import { sideDatabaseKind } from '../../core/databases/sideDatabases';
@@ -34,9 +34,18 @@ function formatLabel(b: BackupEntry): string {
   return b.format === 'sql' ? (b.gzipped ? 'sql.gz' : 'sql') : b.gzipped ? 'custom.gz' : 'custom';
 }
 
+/** verified / failed / never verified, from the manifest's last verification (none without a manifest). */
+export function verificationState(b: BackupEntry): { state: 'verified' | 'failed' | 'never'; line: string } {
+  const v = lastVerification(b.manifest);
+  if (!v) return { state: 'never', line: b.manifest ? 'Never verified (Verify Backup checks it).' : 'Never verified (no manifest: a verify does not record its result).' };
+  const when = `${v.kind} verify ${age(new Date(v.at))}`;
+  return v.ok ? { state: 'verified', line: `Verified: ${when}.` } : { state: 'failed', line: `FAILED ${when}: ${v.detail ?? ''}` };
+}
+
 function backupTooltip(b: BackupEntry): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${b.fileName}**\n\n`);
+  md.appendMarkdown(`${verificationState(b).line.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')}\n\n`);
   if (b.manifest) {
     const m = b.manifest;
     md.appendCodeblock(
@@ -122,7 +131,7 @@ export function toTreeItem(n: Node, childCount: (n: Node) => number): vscode.Tre
       const d = n.database;
       const side = sideDatabaseKind(d.name);
       const item = new vscode.TreeItem(d.name, childCount(n) > 0 ? C.Collapsed : C.None);
-      item.description = [d.sizeBytes >= 0 ? formatBytes(d.sizeBytes) : '', side === 'before_restore' ? 'kept for undo' : side === 'restoring' ? 'restore in progress' : '', d.connections ? `${d.connections} session${d.connections === 1 ? '' : 's'}` : '']
+      item.description = [d.sizeBytes >= 0 ? formatBytes(d.sizeBytes) : '', side === 'before_restore' ? 'kept for undo' : side === 'restoring' ? 'restore in progress' : side === 'verify' ? 'verify in progress' : '', d.connections ? `${d.connections} session${d.connections === 1 ? '' : 's'}` : '']
         .filter(Boolean)
         .join(' · ');
       item.iconPath = new vscode.ThemeIcon(side ? 'history' : 'symbol-field');
@@ -134,9 +143,17 @@ export function toTreeItem(n: Node, childCount: (n: Node) => number): vscode.Tre
       const b = n.backup;
       const item = new vscode.TreeItem(path.basename(b.fileName), C.None);
       const encrypted = b.manifest ? b.manifest.stages.some((s) => s.kind === 'encrypt') : b.fileName.endsWith('.age');
-      item.description = `${age(b.created)} · ${formatBytes(b.sizeBytes)} · ${formatLabel(b)}${encrypted ? ' · encrypted' : ''}${b.source === 'detected' ? ' · no manifest' : ''}`;
+      const verified = verificationState(b).state;
+      const mark = verified === 'verified' ? ' · ✓ verified' : verified === 'failed' ? ' · ✗ verify failed' : '';
+      item.description = `${age(b.created)} · ${formatBytes(b.sizeBytes)} · ${formatLabel(b)}${encrypted ? ' · encrypted' : ''}${b.source === 'detected' ? ' · no manifest' : ''}${mark}`;
       item.tooltip = backupTooltip(b);
-      item.iconPath = new vscode.ThemeIcon(encrypted ? 'lock' : b.format === 'unknown' ? 'question' : 'archive');
+      // verified / failed at a glance; otherwise what the file is (encrypted, unknown, a backup)
+      item.iconPath =
+        verified === 'verified'
+          ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
+          : verified === 'failed'
+            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'))
+            : new vscode.ThemeIcon(encrypted ? 'lock' : b.format === 'unknown' ? 'question' : 'archive');
       item.resourceUri = vscode.Uri.file(b.path);
       item.contextValue = b.format === 'unknown' ? 'backup.unknown' : 'backup.local';
       return withId(item, n);
