@@ -1,11 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { backupDatabase } from '../../src/core/backup/backupDatabase';
 import type { BackupManifest } from '../../src/core/backup/manifest';
+import { cleanupLeftovers } from '../../src/core/cleanup';
+import { lockDatabase } from '../../src/core/databases/lock';
+import { beginOperation } from '../../src/core/operation';
+import { openServer } from '../../src/core/postgres/server';
 import { verifyBackup } from '../../src/core/verify';
 import { cleanup, cli, databases, docker, fingerprint, requireDocker, sql, startPostgres, tempDir, waitFor, type PgTestContainer } from './harness';
 
@@ -66,7 +72,7 @@ describe('verify: quick and deep checks of real backups', function () {
   async function writeWithManifest(file: string, bytes: Buffer): Promise<void> {
     await fs.writeFile(file, bytes);
     const m = await manifestOf(file);
-    const sha256 = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
     await fs.writeFile(file + '.json', JSON.stringify({ ...m, sha256, bytes: bytes.length, verifications: [] }));
   }
 
@@ -147,7 +153,7 @@ describe('verify: quick and deep checks of real backups', function () {
     const idAt = tableDataEntryId(damaged, 'items');
     damaged[idAt + 1] ^= 0x40;
     await writeWithManifest(wrongId, damaged);
-    const list = await docker().exec(pg.name, ['pg_restore', '--list'], { stdin: (await import('node:fs')).createReadStream(wrongId) });
+    const list = await docker().exec(pg.name, ['pg_restore', '--list'], { stdin: createReadStream(wrongId) });
     const r1 = await verifyBackup(docker(), wrongId, { record: false });
     console.log(`      (pg_restore --list of the archive with a changed dumpId exited ${list.exitCode}; verify: ${r1.detail})`);
     assert.equal(r1.status, 'bad', r1.detail);
@@ -182,6 +188,26 @@ describe('verify: quick and deep checks of real backups', function () {
     assert.ok(restoring, 'the cancel came during the restore');
     assert.deepEqual(await databases(pg), before);
     assert.ok(!(await databases(pg)).some((d) => d.includes('__verify_')));
+  });
+
+  it('cleanup removes a deep verify\'s leftover scratch database, but not one whose verify still holds its lock', async () => {
+    const stale = 'shop__verify_20200101_000000';
+    const running = 'shop__verify_20200101_000001';
+    await sql(pg, 'postgres', `CREATE DATABASE ${stale}`);
+    await sql(pg, 'postgres', `CREATE DATABASE ${running}`);
+    const { server } = await openServer(docker(), pg.name, beginOperation());
+    const lock = await lockDatabase(server, running, 'verify', beginOperation().log);
+    try {
+      const r = await cleanupLeftovers(docker(), { container: pg.name });
+      const shop = r.databases.find((d) => d.database === 'shop');
+      assert.deepEqual(shop?.dropped, [stale]);
+      assert.deepEqual(shop?.inUse, [running]);
+    } finally {
+      await lock.release();
+    }
+    const left = await databases(pg);
+    assert.ok(!left.includes(stale) && left.includes(running));
+    await sql(pg, 'postgres', `DROP DATABASE ${running}`);
   });
 
   it('exact counts are those of the dump even while rows are inserted during the backup', async () => {
