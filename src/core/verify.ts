@@ -6,7 +6,7 @@ import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage, isPgBackupError } from './errors';
 import { beginOperation, type Operation, type OperationContext } from './operation';
 import { writeFileAtomic } from './pipeline/sink';
-import { sniffLayers } from './pipeline/layers';
+import { LAYERS, sniffLayers } from './pipeline/layers';
 import type { KeyMaterial, StageRecord } from './pipeline/stage';
 import { discoverContainers, findContainer, type PgContainer } from './postgres/discovery';
 import { serverFor } from './postgres/server';
@@ -80,10 +80,26 @@ async function inspect(file: string): Promise<VerifySource | VerifyCheck> {
   if (content.cluster) return { name: 'structure', ok: false, detail: `${entry.fileName} is a pg_dumpall cluster dump, not a backup of one database.` };
   if (format === 'directory') return { name: 'structure', ok: null, detail: `${entry.fileName} is a directory-format backup, which this version cannot verify yet` };
   const sniffed: StageRecord[] = [...peeled.layers].reverse().map((l) => ({ kind: l.kind, algorithm: l.algorithm, where: 'host' }));
-  const say = (list: StageRecord[]) => list.map((s) => s.algorithm).join(', then ') || 'none';
-  if (m && say(m.stages) !== say(sniffed)) return { name: 'decode', ok: false, detail: `${entry.fileName} does not match its manifest: the manifest says its layers are ${say(m.stages)}, the file shows ${say(sniffed)}.` };
+  const say = (list: readonly StageRecord[]) => list.map((s) => s.algorithm).join(', then ') || 'none';
+  // Under a layer that needs a key (age) the bytes show nothing more: the outer layers must match the last ones recorded.
+  const recorded = m && peeled.opaque ? m.stages.slice(-sniffed.length) : m?.stages;
+  if (m && say(recorded!) !== say(sniffed)) return { name: 'decode', ok: false, detail: `${entry.fileName} does not match its manifest: the manifest says its layers are ${say(m.stages)}, the file shows ${say(sniffed)}.` };
   if (m && !peeled.opaque && content.format !== 'unknown' && content.format !== m.format) return { name: 'structure', ok: false, detail: `${entry.fileName} does not match its manifest: the manifest says ${m.format}, the file is ${content.format}.` };
-  return { entry, manifest: m, stages: m?.stages ?? sniffed, format, content };
+  // No manifest and an opaque layer: the layers under it are the ones its name lists (`.sql.gz.age`).
+  const stages = m?.stages ?? (peeled.opaque ? layersFromName(entry.fileName) ?? sniffed : sniffed);
+  return { entry, manifest: m, stages, format, content };
+}
+
+/** The layers a file name lists after `.sql`/`.dump`, in the order applied; undefined for an unknown suffix. */
+function layersFromName(fileName: string): StageRecord[] | undefined {
+  const suffixes = /\.(?:sql|dump)((?:\.[a-z0-9]+)+)$/i.exec(fileName)?.[1].split('.').filter(Boolean) ?? [];
+  const out: StageRecord[] = [];
+  for (const x of suffixes) {
+    const l = LAYERS.find((y) => y.extension === `.${x.toLowerCase()}`);
+    if (!l) return undefined;
+    out.push({ kind: l.kind, algorithm: l.algorithm, where: 'host' });
+  }
+  return out.length ? out : undefined;
 }
 
 /** The running Postgres containers and their majors, looked up once per verification run. */
@@ -151,7 +167,10 @@ async function quickChecks(docker: DockerClient, src: VerifySource, options: Ver
   op.progress.step('read', `Reading ${entry.fileName}${container ? ` into pg_restore in ${container.name}` : ''}`);
   const started = Date.now();
   const input = { path: entry.path, fileName: entry.fileName, format: src.format, stages: src.stages, keys: options.keys, sha256: m?.sha256, sizeBytes: entry.sizeBytes };
-  const failed = await readAndCheck(docker, input, container?.target, (n) => op.progress.bytes(n, entry.sizeBytes, started), op.signal);
+  const read = await readAndCheck(docker, input, container?.target, (n) => op.progress.bytes(n, entry.sizeBytes, started), op.signal);
+  const keyProblem = read.find((c) => c.ok === null);
+  if (keyProblem) return { checks, inconclusive: keyProblem.detail.replace(/\.$/, '') };
+  const failed = read;
   checks.push(...failed);
   if (m && !checks.some((c) => c.name === 'checksum')) {
     // the one read stopped before its end: hash the whole file to say whether it still is what was written

@@ -39,6 +39,8 @@ export function checkDecodable(stages: readonly StageRecord[], keys?: KeyMateria
 function readFailure(e: unknown, format: InputSource['format']): VerifyCheck {
   const message = errorMessage(e);
   if (/does not match its manifest: its sha256/.test(message)) return { name: 'checksum', ok: false, detail: message };
+  // A missing or wrong key says nothing about the file: not checked (ok null), never recorded as a failure.
+  if (isPgBackupError(e, 'refused') && / is encrypted /.test(message)) return { name: 'decode', ok: null, detail: message };
   if (format === 'sql' && (isPgBackupError(e, 'refused') || /is incomplete:/.test(message))) return { name: 'structure', ok: false, detail: message };
   return { name: 'decode', ok: false, detail: message };
 }

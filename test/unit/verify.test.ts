@@ -1,9 +1,14 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pgDumpArgv } from '../../src/core/backup/pgDump';
+import { ageEncoder } from '../../src/core/pipeline/age';
 import { rowCountSql } from '../../src/core/backup/snapshot';
 import { parseSideDatabaseName, sideDatabaseKind, sideDatabaseName } from '../../src/core/databases/sideDatabases';
 import { chooseVerifyContainer, compareRowCounts, describeComparison, withVerification } from '../../src/core/verifyPlan';
@@ -156,5 +161,40 @@ describe('verify: plain files without Docker', () => {
     const missing = await verifyBackup(noDocker, path.join(dir, 'missing.sql.gz'));
     assert.equal(missing.status, 'error');
     assert.match(missing.detail, /Cannot read/);
+  });
+});
+
+describe('verify: an encrypted backup (age over gzip) with its manifest', () => {
+  let dir: string;
+  const noDocker = new Proxy({}, { get: () => () => Promise.reject(new Error('no Docker in unit tests')) }) as unknown as DockerClient;
+  const dump = '--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE t (a int);\n\n--\n-- PostgreSQL database dump complete\n--\n\n';
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgdb-verify-age-'));
+  });
+  after(async () => fs.rm(dir, { recursive: true, force: true }));
+
+  it('decodes every layer the manifest lists through the registry: passes with the key, is not verified without it, bad with a wrong one', async function () {
+    this.timeout(60_000);
+    const f = path.join(dir, 'shop_20260101_020000.sql.gz.age');
+    const passphrase = 'correct horse battery staple verify';
+    await pipeline(Readable.from([gzipSync(dump)]), ageEncoder({ passphrase, scryptWorkFactor: 10 }), createWriteStream(f));
+    const bytes = await fs.readFile(f);
+    const manifest = {
+      manifestVersion: 2, tool: 'pg-docker-backup', file: path.basename(f), container: 'gone', containerId: 'x', image: 'i', database: 'shop', serverVersion: '17.2', pgDumpVersion: '17.2', format: 'sql',
+      stages: [{ kind: 'compress', algorithm: 'gzip', level: 1, where: 'container' }, { kind: 'encrypt', algorithm: 'age', where: 'host', passphrase: true }],
+      options: { tables: [], schemas: [], noOwner: false }, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), created: '2026-01-01T02:00:00Z', durationMs: 1, rowCounts: 'exact', tables: [],
+    };
+    await fs.writeFile(f + '.json', JSON.stringify(manifest));
+    const ok = await verifyBackup(noDocker, f, { keys: { passphrase } });
+    assert.equal(ok.status, 'ok', ok.detail);
+    assert.match(ok.checks.find((c) => c.name === 'decode')!.detail, /gzip, age decoded to the end/);
+    const noKey = await verifyBackup(noDocker, f);
+    assert.equal(noKey.status, 'error', noKey.detail);
+    assert.equal(noKey.recorded, false);
+    const wrong = await verifyBackup(noDocker, f, { keys: { passphrase: 'not it' } });
+    assert.equal(wrong.status, 'error', wrong.detail);
+    assert.match(wrong.detail, /passphrase given does not open it/);
+    const recorded = JSON.parse(await fs.readFile(f + '.json', 'utf8')) as { verifications: { ok: boolean }[] };
+    assert.equal(recorded.verifications[0].ok, true);
   });
 });
