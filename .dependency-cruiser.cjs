@@ -34,8 +34,8 @@ module.exports = {
     {
       name: 'operations-are-leaves',
       severity: 'error',
-      comment: 'Only front ends, and operations composing a restore (point-in-time recovery), start a restore, undo or terminate.',
-      from: { path: core, pathNot: `${core}(restore|pitr)/` },
+      comment: 'Only front ends, and operations composing a restore (point-in-time recovery, deep verify), start a restore, undo or terminate.',
+      from: { path: core, pathNot: [`${core}(restore|pitr)/`, `${core}verify[A-Za-z]*\\.ts$`] },
       to: { path: `${core}restore/|${core}(undo|terminate)\\.ts$` },
     },
   ],

@@ -19,6 +19,7 @@ import * as schedule from './commands/schedule';
 import * as status from './commands/status';
 import * as terminate from './commands/terminate';
 import * as upload from './commands/upload';
+import * as verify from './commands/verify';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeFor, writeJson, type CliContext } from './io';
 
 type Command = (ctx: CliContext, args: string[]) => Promise<number>;
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   backups: { run: backups.backupsCommand, usage: backups.usage },
   prune: { run: prune.pruneCommand, usage: prune.usage },
   restore: { run: restore.restoreCommand, usage: restore.usage },
+  verify: { run: verify.verifyCommand, usage: verify.usage },
   reset: { run: reset.resetCommand, usage: reset.usage },
   check: { run: check.checkCommand, usage: check.usage },
   terminate: { run: terminate.terminateCommand, usage: terminate.usage },

@@ -33,9 +33,9 @@ export async function cleanupLeftovers(docker: DockerClient, options: CleanupOpt
   const names = server.databases.map((d) => d.name);
   const bases = options.database ? [options.database] : names.filter((n) => !sideDatabaseKind(n));
   // A scratch database whose live database is gone still belongs to a name: find it among the scratch names.
-  const orphanScratch = options.database ? [] : names.filter((n) => sideDatabaseKind(n) === 'restoring' && !bases.some((b) => parseSideDatabaseName(b, n)));
+  const orphanScratch = options.database ? [] : names.filter((n) => (sideDatabaseKind(n) === 'restoring' || sideDatabaseKind(n) === 'verify') && !bases.some((b) => parseSideDatabaseName(b, n)));
   const result: CleanupResult = { container: server.container.name, databases: [], busy: [] };
-  for (const database of [...bases, ...orphanScratch.map((n) => n.replace(/__restoring_\d{8}_\d{6}$/, ''))]) {
+  for (const database of [...bases, ...orphanScratch.map((n) => n.replace(/__(restoring|verify)_\d{8}_\d{6}$/, ''))]) {
     let lock;
     try {
       lock = await lockDatabase(server, database, 'cleanup', op.log, op.now());

@@ -139,6 +139,46 @@ describe('the extension inside VS Code', function () {
     await waitFor('the mark to go', async () => (await icon()).id === 'symbol-field', 10_000);
   });
 
+
+  it('Verify Backup on two selected backups passes both, then a damaged copy fails; the tree shows verified / failed / never verified', async function () {
+    const { backups } = await tree();
+    assert.ok(backups.length >= 2);
+    const p = api.trees.containersProvider;
+    const good = backups.slice(0, 2);
+    // a damaged copy beside them, never verified yet
+    const copy = good[0].backup.path.replace(/(\.sql\.gz|\.dump)$/, '_9$1');
+    const bytes = await fs.readFile(good[0].backup.path);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x20;
+    await fs.writeFile(copy, bytes);
+    await fs.copyFile(good[0].backup.path + '.json', copy + '.json');
+    try {
+      const fresh = (await tree()).backups.find((b) => b.backup.path === copy)!;
+      assert.ok(fresh, 'the copy is listed');
+      assert.equal((p.getTreeItem(fresh).iconPath as vscode.ThemeIcon).id, 'archive');
+      assert.match(String((p.getTreeItem(fresh).tooltip as vscode.MarkdownString).value), /Never verified/);
+      prompts.answer('showInformationMessage', async () => undefined);
+      prompts.answer('showErrorMessage', async () => undefined);
+      const ok = (await vscode.commands.executeCommand('pgDockerBackup.verifyBackup', good[0], good)) as { status: string }[];
+      assert.deepEqual(ok.map((r) => r.status), ['ok', 'ok']);
+      assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^2 backups verified/.test(s.message) && s.items.includes('Deep Verify')));
+      const after = (await tree()).backups.find((b) => b.backup.path === good[1].backup.path)!;
+      const item = p.getTreeItem(after);
+      assert.match(String(item.description), /✓ verified/);
+      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass');
+      assert.match(String((item.tooltip as vscode.MarkdownString).value), /Verified: quick verify/);
+
+      const bad = (await vscode.commands.executeCommand('pgDockerBackup.verifyBackup', fresh)) as { status: string }[];
+      assert.deepEqual(bad.map((r) => r.status), ['bad']);
+      assert.ok(prompts.seen.some((s) => s.fn === 'showErrorMessage' && /is BAD: .*sha256|damaged/.test(s.message) && s.items.includes('Show Log')));
+      const failedItem = p.getTreeItem((await tree()).backups.find((b) => b.backup.path === copy)!);
+      assert.match(String(failedItem.description), /✗ verify failed/);
+      assert.equal((failedItem.iconPath as vscode.ThemeIcon).id, 'error');
+    } finally {
+      await fs.rm(copy, { force: true });
+      await fs.rm(copy + '.json', { force: true });
+    }
+  });
+
   it('Restore Backup on a backup row shows the plan in one modal and brings the content back', async function () {
     const { backups } = await tree();
     const tracks = (await sql('chinook', 'SELECT count(*) FROM playlist_track')).trim();

@@ -18,7 +18,8 @@ import { dumpDependencies } from './dependencies';
 import { dumpDirectory } from './directoryDump';
 import { detectBackupContent } from './format';
 import type { BackupManifest } from './manifest';
-import { codecSinceMajor, DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type Compression, type TableCount } from './pgDump';
+import { openSnapshotSession } from './snapshot';
+import { codecSinceMajor, DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type Compression } from './pgDump';
 
 export const TOOL_NAME = 'pg-docker-backup';
 
@@ -70,33 +71,44 @@ export interface BackupResult {
   manifest: BackupManifest;
 }
 
-/** Server version and row counts, asked for while pg_dump runs; a mistyped database is a usage error. */
-function gatherFacts(docker: DockerClient, container: PgContainer, database: string, options: BackupOptions, op: Operation) {
-  const overviewP = serverOverview(docker, container.target, op.signal);
-  overviewP.catch(() => undefined);
-  const facts = overviewP.then(async (overview) => {
-    const dbInfo = overview.databases.find((d) => d.name === database);
-    if (!dbInfo) {
-      throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${overview.databases.map((d) => d.name).join(', ') || 'none'}.`);
+/**
+ * What the manifest needs besides the bytes: the server's version, the dump's roles and extensions (asked
+ * for beside the rest) and every table's rows, counted in pg_dump's own snapshot by a session that stays
+ * open while pg_dump runs (see snapshot.ts). Where a snapshot cannot be exported (e.g. a standby of an old
+ * server), pg_dump takes its own and the manifest records the planner's estimates, as such. A mistyped
+ * database is a usage error.
+ */
+async function openFacts(docker: DockerClient, container: PgContainer, database: string, options: BackupOptions, op: Operation) {
+  const overview = serverOverview(docker, container.target, op.signal);
+  overview.catch(() => undefined);
+  const limit = options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES;
+  const session = await openSnapshotSession(docker, container.target, database, Number.isFinite(limit) ? limit : undefined, op.signal).catch(async (e: unknown) => {
+    const o = await overview.catch(() => undefined);
+    if (o && !o.databases.some((d) => d.name === database)) {
+      throw new PgBackupError('usage', `There is no database "${database}" in ${container.name}; it has: ${o.databases.map((d) => d.name).join(', ') || 'none'}.`);
     }
-    const exact = dbInfo.sizeBytes >= 0 && dbInfo.sizeBytes <= (options.exactRowCountLimitBytes ?? EXACT_ROW_COUNT_LIMIT_BYTES);
-    // Extensions and roles for a whole database only: pg_dump -t/-n leaves CREATE EXTENSION out.
-    const partial = (options.tables?.length ?? 0) + (options.schemas?.length ?? 0) > 0;
-    const [all, deps] = await Promise.all([
-      tableRowCounts(docker, container.target, database, exact, op.signal),
+    if (op.signal?.aborted || !o) throw e;
+    op.log.warn(`could not export a snapshot of ${database} in ${container.name} (${errorMessage(e)}): the manifest gets estimated row counts`);
+    return undefined;
+  });
+  // Extensions and roles for a whole database only: pg_dump -t/-n leaves CREATE EXTENSION out.
+  const partial = (options.tables?.length ?? 0) + (options.schemas?.length ?? 0) > 0;
+  const facts = async () => {
+    const [o, counted, deps] = await Promise.all([
+      overview,
+      session ? session.counts() : tableRowCounts(docker, container.target, database, false, op.signal),
       partial ? {} : dumpDependencies(docker, container.target, database, !!options.noOwner, op.signal),
     ]);
-    const tables: TableCount[] = all.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
-    return { server: overview.server, exact, tables, deps };
-  });
-  facts.catch(() => undefined);
-  const sizeBytes = overviewP.then((o) => o.databases.find((d) => d.name === database)?.sizeBytes ?? -1);
-  sizeBytes.catch(() => undefined);
-  const major = overviewP.then((o) => o.server.major);
-  // awaited only on some paths (zstd/lz4, directory); the facts carry the same error otherwise
-  major.catch(() => undefined);
-  sizeBytes.catch(() => undefined);
-  return { facts, major, sizeBytes };
+    const tables = counted.filter((t) => tableMatchesPatterns(t.schema, t.name, options.tables ?? [], options.schemas ?? []));
+    return { server: o.server, exact: tables.every((t) => !t.estimated), tables, deps };
+  };
+  return {
+    snapshot: session?.snapshot,
+    facts,
+    major: () => overview.then((o) => o.server.major),
+    sizeBytes: () => overview.then((o) => o.databases.find((d) => d.name === database)?.sizeBytes ?? -1),
+    end: async (abandon?: boolean) => session?.end(abandon),
+  };
 }
 
 /** The error for a backup whose database container stopped under it (pg_dump's own words do not say so). */
@@ -155,17 +167,41 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
   op.progress.step('prepare', `Inspecting ${options.container}`);
   const container = await findContainer(docker, options.container, { ...op.discovery, withDatabases: false, withApps: false });
   if (!container.running) throw notRunningError(container);
-  const target = container.target;
   const database = options.database ?? container.defaultDatabase;
-  // pg_dump starts at once; what the manifest needs besides the bytes is asked for while it runs.
-  const { facts, major: serverMajor, sizeBytes } = gatherFacts(docker, container, database, options, op);
-  if (codecSinceMajor(compression.codec) > 0) checkCodecVersion(compression, container.name, await serverMajor);
+  // pg_dump starts once the snapshot is exported; the rows are counted in it while pg_dump runs.
+  const snap = await openFacts(docker, container, database, options, op);
+  try {
+    const result = await dumpInSnapshot(docker, container, database, options, op, snap, compression, hostStages);
+    await snap.end();
+    return result;
+  } catch (e) {
+    await snap.end(true);
+    throw e;
+  }
+}
+
+/** pg_dump in the snapshot → stages → sink, then the manifest (counts in the same snapshot). */
+async function dumpInSnapshot(
+  docker: DockerClient,
+  container: PgContainer,
+  database: string,
+  options: BackupOptions,
+  op: Operation,
+  snap: Awaited<ReturnType<typeof openFacts>>,
+  compression: Compression,
+  hostStages: HostStage[],
+): Promise<BackupResult> {
+  const format = options.format ?? 'sql';
+  const target = container.target;
+  const facts = snap.facts();
+  facts.catch(() => undefined);
+  if (codecSinceMajor(compression.codec) > 0) checkCodecVersion(compression, container.name, await snap.major());
   const containerStages: StageRecord[] = format === 'sql' && compression.codec !== 'none' ? [{ kind: 'compress', algorithm: compression.codec, level: compression.level, where: 'container' }] : [];
   const stages = [...containerStages, ...hostStages.map((s) => s.record)];
   const created = op.now();
   const extension = `${formatExtension(format)}${stagesExtension(stages)}` as `.${string}`;
   const sink = await (options.sink ?? ((o) => openLocalFileSink({ dir: options.dir, ...o })))({ container: container.name, database, extension, created });
-  const argv = pgDumpArgv(target, database, { format, compressionLevel: compression.level ?? 0, compression: options.compression, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner, encoding: options.encoding, jobs: options.jobs });
+  const argv = pgDumpArgv(target, database, { format, compressionLevel: compression.level ?? 0, compression: options.compression, tables: options.tables, schemas: options.schemas, noOwner: options.noOwner, encoding: options.encoding, jobs: options.jobs, snapshot: snap.snapshot });
   op.log.info(`backup ${container.name}/${database} → ${sink.location}`);
   op.progress.step('dump', `Dumping ${database} from ${container.name} (${format})`);
 
@@ -177,15 +213,17 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
     const toSink = pipeline([entry, head, ...hostStages.map((s) => s.transform()), counter, sink.stream]);
     toSink.catch(() => undefined); // awaited below; the exec sees the failure through `entry`
     const { program, result } = format === 'directory'
-      ? await dumpDirectory(docker, target, { argv, databaseBytes: await sizeBytes, tempDir: options.containerTempDir, containerName: container.name, database, out: entry, signal: op.signal, log: op.log })
+      ? await dumpDirectory(docker, target, { argv, databaseBytes: await snap.sizeBytes(), tempDir: options.containerTempDir, containerName: container.name, database, out: entry, signal: op.signal, log: op.log })
       : { program: 'pg_dump', result: await execClient(docker, target, argv, { stdout: entry, signal: op.signal, what: 'The backup' }) };
     await toSink;
+    op.log.debug(`pg_dump ended after ${Date.now() - started} ms`);
     const settled = await facts.then((f) => ({ f, e: undefined }), (e: unknown) => ({ f: undefined, e }));
     if (isPgBackupError(settled.e, 'usage')) throw settled.e; // no such database: say which there are
     if (result.exitCode !== 0) throw clientError(target, program, result, `Backing up ${database}`);
     if (counter.bytes === 0) throw new PgBackupError('failed', `pg_dump wrote nothing for ${database} in ${container.name}.`, { detail: result.stderr });
     if (!settled.f) throw settled.e;
     const { server, exact, tables, deps } = settled.f;
+    op.log.debug(`row counts (${exact ? 'exact' : 'estimated'}) ready after ${Date.now() - started} ms`);
     const pgDumpVersion = await dumpVersionOf(docker, target, head.head());
     const durationMs = Date.now() - started;
     op.progress.bytes(counter.bytes, undefined, started, true);
@@ -210,6 +248,7 @@ export async function backupDatabase(docker: DockerClient, options: BackupOption
       created: created.toISOString(),
       durationMs,
       rowCounts: exact ? 'exact' : 'estimated',
+      ...(snap.snapshot ? { rowCountsSnapshot: 'dump' as const } : {}),
       tables, ...deps,
     };
     await sink.commit(manifest);

@@ -37,11 +37,14 @@ export interface BackupManifest {
   sha256: string;
   created: string;
   durationMs: number;
-  /** `exact` counts for small databases; `estimated` (planner statistics) above the threshold. */
+  /**
+   * `exact`: every table counted with count(*) in pg_dump's own snapshot; `estimated`: some (or all) tables
+   * carry the planner's estimate instead (marked `estimated` each), which a deep verify does not compare.
+   */
   rowCounts: 'exact' | 'estimated';
   /** `dump`: the counts were taken in pg_dump's own snapshot; otherwise beside it (rows written meanwhile differ). */
   rowCountsSnapshot?: 'dump';
-  tables: { schema: string; name: string; rows: number }[];
+  tables: { schema: string; name: string; rows: number; estimated?: true }[];
   /** Roles and extensions the dump refers to, where known. */
   roles?: string[];
   extensions?: string[];

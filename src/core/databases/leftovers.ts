@@ -3,7 +3,7 @@ import type { Logger } from '../logger';
 import { execClient, queryJson } from '../postgres/client';
 import type { PgServer } from '../postgres/server';
 import { quoteIdent, quoteLiteral } from '../postgres/sql';
-import { databaseLockKey } from './lock';
+import { databaseLockKey, lockDatabase } from './lock';
 import { parseSideDatabaseName, sideDatabaseKind } from './sideDatabases';
 
 /** The name prefix of the archives a parallel restore of `database` copies into the container (and of the folders a directory dump is unpacked in). */
@@ -30,6 +30,16 @@ const ARCHIVES_SCRIPT = [
   'done',
 ].join('\n');
 
+/** Whether no deep verify holds the lock of this scratch database (see verify.ts). */
+async function verifyIdle(server: PgServer, name: string, log: Logger): Promise<boolean> {
+  try {
+    await (await lockDatabase(server, name, 'cleanup', log)).release();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface LeftoverReport {
   /** Scratch databases dropped, and those left because a session still uses them. */
   dropped: string[];
@@ -40,13 +50,15 @@ export interface LeftoverReport {
 }
 
 /**
- * Removes what interrupted restores left in a server: scratch databases (`<db>__restoring_<ts>`) and copied
+ * Removes what interrupted restores and deep verifies left in a server: scratch databases (`<db>__restoring_<ts>`,
+ * `<db>__verify_<ts>`) and copied
  * archives of one database (or of every one) that no session or process uses. Run only while holding the
  * lock of each database concerned, so that no restore of it is under way.
  */
 export async function removeLeftovers(server: PgServer, log: Logger, database?: string, dryRun = false): Promise<LeftoverReport> {
   const names = await server.databaseNames();
-  const scratch = names.filter((n) => (database ? parseSideDatabaseName(database, n)?.kind === 'restoring' : sideDatabaseKind(n) === 'restoring'));
+  const isScratch = (k: string | undefined) => k === 'restoring' || k === 'verify';
+  const scratch = names.filter((n) => isScratch(database ? parseSideDatabaseName(database, n)?.kind : sideDatabaseKind(n)));
   const report: LeftoverReport = { dropped: [], inUse: [], archivesRemoved: [], archivesLeft: [] };
   if (scratch.length) {
     const sessions = await queryJson<Record<string, number> | null>(
@@ -58,6 +70,11 @@ export async function removeLeftovers(server: PgServer, log: Logger, database?: 
     );
     for (const name of scratch) {
       if ((sessions?.[name] ?? 0) > 0) {
+        report.inUse.push(name);
+        continue;
+      }
+      // A deep verify holds the lock of its own scratch database while it runs.
+      if (sideDatabaseKind(name) === 'verify' && !(await verifyIdle(server, name, log))) {
         report.inUse.push(name);
         continue;
       }

@@ -28,10 +28,11 @@ export function databaseStem(database: string, suffixBytes: number): string {
   return `${truncateUtf8(database, MAX_IDENTIFIER_BYTES - suffixBytes - 7)}~${hash}`;
 }
 
-export type SideDatabaseKind = 'restoring' | 'before_restore';
+/** `verify`: the throwaway database a deep verify restores into (dropped again whatever happens). */
+export type SideDatabaseKind = 'restoring' | 'before_restore' | 'verify';
 const SUFFIX_BYTES = Buffer.byteLength('__before_restore_20260101_000000');
 
-/** `<db>__restoring_<ts>` / `<db>__before_restore_<ts>`, always within 63 bytes. */
+/** `<db>__restoring_<ts>` / `<db>__before_restore_<ts>` / `<db>__verify_<ts>`, always within 63 bytes. */
 export function sideDatabaseName(database: string, kind: SideDatabaseKind, at: Date): string {
   return `${databaseStem(database, SUFFIX_BYTES)}__${kind}_${timestamp(at)}`;
 }
@@ -42,7 +43,7 @@ export function parseSideDatabaseName(
   candidate: string,
 ): { kind: SideDatabaseKind; at: Date } | undefined {
   const stem = databaseStem(database, SUFFIX_BYTES);
-  for (const kind of ['restoring', 'before_restore'] as const) {
+  for (const kind of ['restoring', 'before_restore', 'verify'] as const) {
     const prefix = `${stem}__${kind}_`;
     if (candidate.startsWith(prefix)) {
       const at = parseTimestamp(candidate.slice(prefix.length));
@@ -54,6 +55,6 @@ export function parseSideDatabaseName(
 
 /** Whether a database name is one of our scratch or kept-for-undo databases (of any database). */
 export function sideDatabaseKind(candidate: string): SideDatabaseKind | undefined {
-  const m = /__(restoring|before_restore)_\d{8}_\d{6}$/.exec(candidate);
+  const m = /__(restoring|before_restore|verify)_\d{8}_\d{6}$/.exec(candidate);
   return m ? (m[1] as SideDatabaseKind) : undefined;
 }

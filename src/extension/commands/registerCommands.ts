@@ -20,6 +20,7 @@ import { setRemoteCredentialsCommand } from './setRemoteCredentials';
 import { terminateConnectionsCommand } from './terminateConnections';
 import { undoRestoreCommand } from './undoRestore';
 import { uploadToRemoteCommand } from './uploadToRemote';
+import { verifyBackupCommand } from './verifyBackup';
 
 const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.backupDatabase': backupDatabaseCommand,
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.resetDatabase': resetDatabaseCommand,
   'pgDockerBackup.runChecks': runChecksCommand,
   'pgDockerBackup.terminateConnections': terminateConnectionsCommand,
+  'pgDockerBackup.verifyBackup': verifyBackupCommand,
   'pgDockerBackup.deleteBackup': deleteBackupCommand,
   'pgDockerBackup.pruneBackups': pruneBackupsCommand,
   'pgDockerBackup.revealBackup': revealBackupCommand,
