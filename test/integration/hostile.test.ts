@@ -426,8 +426,11 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
     assert.equal((await sql(pg, 'flood', 'SELECT count(*) FROM f')).trim(), '1');
   });
 
-  it('secrets: the password shows in no argv, trace log, manifest, error message or JSON output', async function () {
+  it('secrets: the password, a passphrase, an age identity and a notify token show in no argv, trace log, manifest, error message or JSON output', async function () {
     const env = { PG_DOCKER_BACKUP_LOG: 'trace', PG_DOCKER_BACKUP_PASSWORD: PASSWORD };
+    const PASSPHRASE = 'pp-h1dden-passphrase-42';
+    const TOKEN = 'tok-s3cr3t-t0ken';
+    const others: string[] = [PASSPHRASE, TOKEN];
     const seen: string[] = [];
     let watching = true;
     const watcher = (async () => {
@@ -436,7 +439,7 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
         let out = '';
         ps.stdout.on('data', (c) => (out += c));
         await once(ps, 'close');
-        for (const line of out.split('\n')) if (line.includes(PASSWORD) || line.includes('hunter2')) seen.push(line);
+        for (const line of out.split('\n')) if ([PASSWORD, 'hunter2', ...others].some((x) => line.includes(x))) seen.push(line);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -452,6 +455,22 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
     runs.push(await cli(['restore', path.join(d, 'missing.sql.gz'), '--to', pg.name, '--yes'], env));
     runs.push(await cli(['restore', String(b.json!.path), '--to', 'no-such-container', '--yes', '--json'], env));
     runs.push(await cli(['backup', pg.name, '--database', 'no_such_db', '--dir', d, '--json'], env));
+    // encryption: a passphrase (environment only), an identity file; a notify URL whose path is a token
+    const keyDir = await tempDir('hostile-secrets-key');
+    const key = path.join(keyDir, 'id.txt');
+    const k = await cli(['keygen', '-o', key, '--json']);
+    others.push(/AGE-SECRET-KEY-1\S+/.exec(await fs.readFile(key, 'utf8'))![0]);
+    const withPass = { ...env, PG_DOCKER_BACKUP_PASSPHRASE: PASSPHRASE };
+    // the notify URL through the environment, as the README says for URLs that carry a token
+    const e = await cli(['backup', pg.name, '--database', 'secretive', '--dir', d, '--passphrase', '--json'], { ...withPass, PG_DOCKER_BACKUP_NOTIFY_URL: `http://127.0.0.1:9/ping/${TOKEN}` });
+    runs.push(e);
+    assert.equal(e.code, 0, show(e));
+    runs.push(await cli(['restore', String(e.json!.path), '--to', pg.name, '--database', 'secretive', '--passphrase', '--yes', '--json'], withPass));
+    runs.push(await cli(['restore', String(e.json!.path), '--to', pg.name, '--database', 'secretive', '--yes', '--json'], { ...env, PG_DOCKER_BACKUP_PASSPHRASE: `${PASSPHRASE}-wrong` }));
+    const r = await cli(['backup', pg.name, '--database', 'secretive', '--dir', d, '--recipient', String(k.json!.publicKey), '--json'], env);
+    runs.push(r);
+    runs.push(await cli(['restore', String(r.json!.path), '--to', pg.name, '--database', 'secretive', '--identity', key, '--yes', '--json'], env));
+    runs.push(await cli(['restore', String(r.json!.path), '--to', pg.name, '--database', 'secretive', '--identity', path.join(keyDir, 'missing.txt'), '--yes', '--json'], env));
     watching = false;
     await watcher;
     assert.equal(runs[1].code, 0, show(runs[1]));
@@ -459,10 +478,13 @@ describe('hostile: write load, names, container names, symlinks, lying manifests
     assert.ok(runs[0].stderr.length > 1000, 'trace logging was on');
     for (const r of runs) {
       assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD) && !r.stderr.includes('hunter2'), `no password in output: ${show(r).slice(0, 500)}`);
+      for (const x of others) assert.ok(!r.stdout.includes(x) && !r.stderr.includes(x), `no secret in output: ${show(r).slice(0, 500)}`);
     }
+    assert.equal(runs[runs.length - 4].code, 2, 'a wrong passphrase is refused');
     for (const f of await filesUnder(d)) {
       const text = await fs.readFile(path.join(d, f), 'latin1');
       assert.ok(!text.includes('hunter2'), `no password in ${f}`);
+      for (const x of others) assert.ok(!text.includes(x), `no secret in ${f}`);
     }
     assert.deepEqual(seen, [], 'no password in any process’s argv');
   });
