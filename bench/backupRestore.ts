@@ -272,7 +272,7 @@ function baselineRestoreTask(env: BenchEnv, name: string, file: string, expected
 }
 
 async function cliRestore(env: BenchEnv, file: string): Promise<Measured> {
-  const r = await run('node', [CLI, 'restore', file, '--to', env.db, '--database', RESTORE_TARGET_DB, '--yes', '--json'], { measureRss: true });
+  const r = await run('node', [CLI, 'restore', file, '--to', env.db, '--database', RESTORE_TARGET_DB, '--yes', '--no-checks', '--json'], { measureRss: true });
   const j = JSON.parse(r.stdout) as { durationMs: number; downtimeMs: number; stopped: string[] };
   if (!j.stopped.includes(env.app)) throw new Error(`the restore did not stop ${env.app} (stopped: ${j.stopped.join(', ') || 'none'})`);
   return { ms: r.ms, reportedMs: j.durationMs, downtimeMs: j.downtimeMs, peakRssBytes: r.peakRssBytes, hostCpuS: r.cpuS };
