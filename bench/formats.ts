@@ -71,7 +71,7 @@ async function removeBackup(file: string): Promise<void> {
 
 /** Our restore into the live TARGET_DB (app stopped for the swap; the previous database dropped). */
 async function cliRestore(env: BenchEnv, file: string): Promise<Sample> {
-  const r = await run('node', [CLI, 'restore', file, '--to', env.db, '--database', TARGET_DB, '--yes', '--drop-previous', '--json'], { measureRss: true });
+  const r = await run('node', [CLI, 'restore', file, '--to', env.db, '--database', TARGET_DB, '--yes', '--drop-previous', '--no-checks', '--json'], { measureRss: true });
   const j = JSON.parse(r.stdout) as { downtimeMs: number; stopped: string[] };
   if (!j.stopped.includes(env.app)) throw new Error(`the restore did not stop ${env.app}`);
   return { ms: r.ms, rssBytes: r.peakRssBytes, downMs: j.downtimeMs };
