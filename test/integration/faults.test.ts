@@ -8,6 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -161,6 +162,13 @@ describe('faults: the CLI killed, two operations at once, a full disk (main engi
   it('kill -9 during a parallel restore: live database intact; cleanup leaves the scratch database and archive while pg_restore runs, removes them after', async function () {
     const run = startCli(['restore', archive, '--to', pg.name, '--database', 'bench', '--jobs', '2', '--yes']);
     await waitFor('pg_restore to work in the scratch database', async () => (await scratchSessions(pg)) >= 2, 60000);
+    // Hold pgbench_accounts (the biggest table) so that the orphaned pg_restore cannot finish before cleanup
+    // looks: however fast the machine, it still runs then. Released further down.
+    const [loading] = await scratchDatabases(pg);
+    const holdInput = new PassThrough();
+    const holder = docker().exec(pg.name, ['psql', '-X', '-q', '-U', pg.user, '-d', loading], { stdin: holdInput, env: { PGPASSWORD: pg.password, PGAPPNAME: 'test-holder' } });
+    holdInput.write('BEGIN;\nLOCK TABLE public.pgbench_accounts IN ACCESS EXCLUSIVE MODE;\n');
+    await waitFor('the test to hold pgbench_accounts', async () => (await sql(pg, 'postgres', `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.application_name = 'test-holder' AND l.mode = 'AccessExclusiveLock' AND l.granted`)).trim() !== '0', 60000);
     await kill9(run);
     const [scratch] = await scratchDatabases(pg);
     assert.ok(scratch, 'the killed restore left its scratch database');
@@ -177,6 +185,8 @@ describe('faults: the CLI killed, two operations at once, a full disk (main engi
     assert.ok(JSON.stringify(busy.json).includes(scratch), `cleanup says the scratch database is in use: ${busy.stdout}`);
     assert.deepEqual(await fingerprint(pg, 'bench'), liveState, 'the live database is intact');
 
+    holdInput.end(); // the held table goes; the orphaned pg_restore runs to its end
+    await holder;
     await waitFor('the orphaned pg_restore to end', async () => (await scratchSessions(pg)) === 0 && !(await pgRestoreRunning(pg)), 120000);
     const done = await cli(['cleanup', pg.name, '--database', 'bench', '--yes', '--json']);
     assert.equal(done.code, 0, oneLine(done));

@@ -183,11 +183,13 @@ describe('schedule print / install / uninstall (real systemd-analyze, test doubl
       '0 0 * * 5-7', '0 6 * jun-aug sat,sun', '59 23 31 * *', '0 0 29 2 *', '0 0 1-7 * *', '10-50/20 3 * * *', '0 0 */3 * *',
       '0 22 * * 1,3,5', '45 1 28-31 * *', '0 0 1 1,4,7,10 *', '0 5 * 2 1-5',
     ];
+    // From just before a year's last midnight: day, month and year roll over within the runs compared.
+    const base = Date.parse('2027-12-31T23:30:00Z');
     for (const expr of expressions) {
       const lines = cronToOnCalendar(expr);
-      const before = Date.now();
-      const r = spawnSync('systemd-analyze', ['calendar', '--iterations=14', ...lines], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
-      const after = Date.now();
+      const before = base;
+      const r = spawnSync('systemd-analyze', ['calendar', '--iterations=14', '--base-time=2027-12-31 23:30:00 UTC', ...lines], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+      const after = base;
       assert.equal(r.status, 0, `${expr} → ${lines.join(' | ')}: ${r.stderr}`);
       const fromSystemd = [...r.stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/g)].map((m) => Date.parse(`${m[1].replace(' ', 'T')}Z`));
       const merged = [...new Set(fromSystemd)].sort((a, b) => a - b).filter((t) => t > after + 1000).slice(0, 10);

@@ -13,7 +13,10 @@ function component(values: readonly number[], min: number, max: number, show: (n
   if (values.length > 2) {
     const step = values[1] - values[0];
     const progression = values.every((v, i) => i === 0 || v - values[i - 1] === step);
-    if (progression && step > 1 && values[values.length - 1] + step > max) return `${show(values[0])}/${step}`;
+    // Only a step that divides the component evenly: systemd 252 gets `*:00/7` wrong across midnight
+    // (after 23:56 it fires at 00:07, not 00:00), where the list of the same minutes is right.
+    const even = values[0] - min < step && (max - min + 1) % step === 0;
+    if (progression && step > 1 && even && values[values.length - 1] + step > max) return `${show(values[0])}/${step}`;
   }
   const parts: string[] = [];
   for (let i = 0; i < values.length; ) {
