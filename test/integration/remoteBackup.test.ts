@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { cleanup, cli, fingerprint, loadChinook, requireDocker, sql, startPostgres, tempDir, type PgTestContainer } from './harness';
 import { S3_KEYS, startS3Server, type TestServer } from './remoteServers';
 
+const CLOUD_SECRET = 'sk-Xq9-cloud-secret-never-shown';
+
 describe('backups to and from a remote (real Postgres, s3rver on loopback)', function () {
   this.timeout(300_000);
   let s3: TestServer;
@@ -27,7 +29,8 @@ describe('backups to and from a remote (real Postgres, s3rver on loopback)', fun
     original = await fingerprint(pg, 'chinook');
     env = {
       AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3_KEYS.secretAccessKey,
+      // s3rver checks the key id only, so a distinctive secret shows whether it leaks anywhere
+      AWS_SECRET_ACCESS_KEY: CLOUD_SECRET,
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_CONFIG_FILE: '/nonexistent',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
@@ -42,7 +45,9 @@ describe('backups to and from a remote (real Postgres, s3rver on loopback)', fun
   });
 
   it('backup --to-remote leaves no local copy; restore from the remote object brings every row back', async () => {
-    const r = await cli(['backup', pg.name, '--database', 'chinook', '--to-remote', 'team', '--json'], env);
+    const r = await cli(['backup', pg.name, '--database', 'chinook', '--to-remote', 'team', '--json'], { ...env, PG_DOCKER_BACKUP_LOG: 'trace' });
+    assert.ok(r.stderr.length > 500, 'trace logging was on');
+    assert.ok(!r.stdout.includes(CLOUD_SECRET) && !r.stderr.includes(CLOUD_SECRET), 'the cloud secret key is in no output or log line');
     assert.equal(r.code, 0, r.stderr);
     const url = (r.json as { path: string }).path;
     assert.match(url, new RegExp(`^s3://backups/team/${pg.name}/chinook/chinook_\\d{8}_\\d{6}\\.sql\\.gz$`));
@@ -51,8 +56,13 @@ describe('backups to and from a remote (real Postgres, s3rver on loopback)', fun
     const rows = (listed.json as { backups: { url: string; sha256: string | null }[] }).backups;
     assert.equal(rows.find((b) => b.url === url)?.sha256, (r.json as { sha256: string }).sha256, 'the sidecar holds the sha256 computed on the way');
     await sql(pg, 'chinook', 'DELETE FROM invoice_line; UPDATE artist SET name = lower(name)');
-    const back = await cli(['restore', url, '--yes', '--drop-previous'], env);
+    const back = await cli(['restore', url, '--yes', '--drop-previous'], { ...env, PG_DOCKER_BACKUP_LOG: 'trace' });
     assert.equal(back.code, 0, back.stderr);
+    assert.ok(!back.stdout.includes(CLOUD_SECRET) && !back.stderr.includes(CLOUD_SECRET), 'nor in the restore\'s');
+    for (const f of await fs.readdir(env.PG_DOCKER_BACKUP_DIR, { recursive: true })) {
+      const file = path.join(env.PG_DOCKER_BACKUP_DIR, String(f));
+      if ((await fs.stat(file)).isFile()) assert.ok(!(await fs.readFile(file, 'latin1')).includes(CLOUD_SECRET), `nor in ${f}`);
+    }
     assert.deepEqual(await fingerprint(pg, 'chinook'), original, 'every row is back');
   });
 
