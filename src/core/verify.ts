@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { HEAD_BYTES, detectBackupContent, majorOfVersion, type BackupContent } from './backup/format';
+import { detectBackupContent, majorOfVersion, readHead, type BackupContent } from './backup/format';
 import type { BackupManifest, Verification } from './backup/manifest';
 import type { DockerClient } from './docker/client';
 import { PgBackupError, errorMessage, isPgBackupError } from './errors';
@@ -56,17 +56,6 @@ interface VerifySource {
 }
 
 const NAME_FORMAT = /\.(sql|dump)(\.[a-z0-9]+)*$/i;
-
-async function readHead(file: string): Promise<Buffer> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const head = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 /** The file's facts; a file that is no backup of one database is `bad` (returned as the failed check). */
 async function inspect(file: string): Promise<VerifySource | VerifyCheck> {

@@ -153,6 +153,18 @@ export function detectBackupContent(head: Buffer): BackupContent {
   };
 }
 
+/** The first HEAD_BYTES of a file (fewer when it is shorter). */
+export async function readHead(file: string): Promise<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads the first 64 KiB of a file and detects its content. */
 export async function inspectBackupFile(file: string): Promise<BackupContent & { sizeBytes: number }> {
   const fh = await fs.open(file, 'r');

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import * as fs from 'node:fs/promises';
-import { HEAD_BYTES, detectBackupContent, type BackupContent } from '../backup/format';
+import { HEAD_BYTES, detectBackupContent, readHead, type BackupContent } from '../backup/format';
 import { PgBackupError, errorMessage } from '../errors';
 import { sniffLayers } from '../pipeline/layers';
 import type { KeyMaterial, Layer, StageRecord } from '../pipeline/stage';
@@ -15,17 +14,6 @@ export interface BackupSource {
   stages: StageRecord[];
   /** What the dump's own header says (pg_dump version, database of a custom archive). */
   content: BackupContent;
-}
-
-async function readHead(file: string): Promise<Buffer> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const head = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
