@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { backupAll, type BackupAllResult } from '../core/backup/backupAll';
 import { describeBackup } from '../core/store/backupStore';
 import { uploadBackups } from './commands/uploadToRemote';
+import { matchesContainerPattern, recipientStages } from './encryptionKeys';
 import { errorMessage } from '../core/errors';
 import { notify } from '../core/notify';
 import { schedulesFromEntries } from '../core/schedule/scheduleEntries';
@@ -81,7 +82,10 @@ export class ScheduleService implements vscode.Disposable {
         containers: schedule.container === '*' ? undefined : [schedule.container],
         databases: schedule.database === '*' ? undefined : [schedule.database],
         format: schedule.format,
-        compressionLevel: s.compressionLevel,
+        // the same compression and encryption as Back Up: a scheduled backup is no less sensitive
+        compression: s.compression ?? { codec: 'gzip', level: s.compressionLevel },
+        hostStages: await recipientStages(s.encryptionRecipients),
+        requireEncryption: (name) => matchesContainerPattern(name, s.encryptionRequiredFor),
         signal: ctx.signal,
         logger: log,
         discovery: this.services.discovery(ctx.signal),

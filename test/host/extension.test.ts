@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { createDockerClient } from '../../src/core/docker/client';
+import { generateIdentity } from '../../src/core/pipeline/keys';
 import { runSql } from '../../src/core/postgres/client';
 import type { ExtensionApi } from '../../src/extension/extension';
 import type { Node } from '../../src/extension/tree/nodes';
@@ -87,13 +88,15 @@ describe('the extension inside VS Code', function () {
     assert.ok(prompts.seen.some((s) => s.fn === 'showInformationMessage' && /^Backed up chinook/.test(s.message)));
   });
 
-  it('a schedule due in the next minute runs a real backup, and the tree shows it in words with its last and next run', async function () {
+  it('a schedule due in the next minute runs a real backup, encrypted to the recipients setting, and the tree shows it in words with its last and next run', async function () {
     this.timeout(300_000);
     const before = new Set((await tree()).backups.map((b) => b.backup.path));
     const now = new Date();
     const at = new Date(now.getTime() + (now.getSeconds() > 50 ? 120_000 : 60_000));
     const cron = `${at.getMinutes()} ${at.getHours()} * * *`;
     const config = vscode.workspace.getConfiguration('pgDockerBackup');
+    const { recipient } = await generateIdentity();
+    await config.update('encryption.recipients', [recipient], vscode.ConfigurationTarget.Global);
     await config.update('schedules', [{ cron, container: DB, database: 'chinook', format: 'custom' }], vscode.ConfigurationTarget.Global);
     try {
       const p = api.trees.containersProvider;
@@ -111,12 +114,20 @@ describe('the extension inside VS Code', function () {
       assert.match(String(p.getTreeItem(ran!).description), /^next in \S+ · last \S+ ago ✓$/);
       const made = (await tree()).backups.filter((b) => !before.has(b.backup.path));
       assert.equal(made.length, 1, 'one real backup was written by the schedule');
-      assert.match(made[0].backup.fileName, /^chinook_\d{8}_\d{6}(_\d+)?\.dump$/);
+      assert.match(made[0].backup.fileName, /^chinook_\d{8}_\d{6}(_\d+)?\.dump\.age$/, 'encrypted like Back Up would');
+      assert.equal((await fs.readFile(made[0].backup.path)).subarray(0, 21).toString(), 'age-encryption.org/v1');
       assert.ok(made[0].backup.sizeBytes > 100_000, 'a whole database');
       const roles = await fs.readdir(`${process.env.PG_DOCKER_BACKUP_DIR}/${DB}/.roles`);
       assert.ok(roles.some((f) => /^roles_\d{8}_\d{6}\.sql$/.test(f)), 'the roles were saved too');
     } finally {
       await config.update('schedules', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('encryption.recipients', undefined, vscode.ConfigurationTarget.Global);
+      // the later tests restore and verify the newest backups without a key: take the encrypted one away
+      for (const b of (await tree()).backups.filter((x) => !before.has(x.backup.path))) {
+        await fs.rm(b.backup.path, { force: true });
+        await fs.rm(`${b.backup.path}.json`, { force: true });
+      }
+      await api.model.refresh();
     }
   });
 

@@ -111,6 +111,15 @@ describe('generated crontab block and systemd units', () => {
     assert.equal(lines[2], '# END pg-docker-backup schedule');
   });
 
+  it('passes the backup options (codec, recipients, upload) to backup --all only, each value one quoted word', () => {
+    const withFlags: ScheduledJob = { ...job, containers: [], envFile: undefined, backupFlags: ['--compression', 'zstd:3', '--recipient', 'age1abc', '--recipients-file', '/keys/team keys.txt', '--upload', 'team'] };
+    const line = crontabBlock(withFlags).split('\n')[1];
+    const [backup, prune] = line.split('; ');
+    assert.ok(backup.endsWith("backup --all --dir /var/backups/pg --compression zstd:3 --recipient age1abc --recipients-file '/keys/team keys.txt' --upload team"), backup);
+    assert.ok(!prune.includes('--recipient') && !prune.includes('--upload'), 'prune gets only the rules');
+    assert.match(systemdUnits(withFlags).service.text, /ExecStart=.* backup --all --dir \/var\/backups\/pg --compression zstd:3 --recipient age1abc --recipients-file "\/keys\/team keys.txt" --upload team\n/);
+  });
+
   it('removes exactly its own block from a crontab', () => {
     const others = '# mine\nMAILTO=me\n*/5 * * * * /usr/local/bin/other --flag\n';
     const withOurs = others + crontabBlock(job) + '0 3 * * * /bin/true\n';

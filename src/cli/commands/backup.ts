@@ -12,7 +12,7 @@ import { backupAllCommand } from './backupAll';
 
 export const usage =
   'pg-docker-backup backup <container> [--database DB] [--format sql|custom|directory] [--jobs N] [--temp-dir DIR] [--table T]... [--schema S]... [--compression N|gzip:N|zstd[:N]|lz4[:N]|none] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--no-owner] [--dir DIR] [--upload REMOTE | --to-remote REMOTE] [--notify URL] [--json]\n' +
-  'pg-docker-backup backup --all [--container C]... [--format sql|custom] [--compression …] [--dir DIR] [--with-role-passwords] [--notify URL] [--json]';
+  'pg-docker-backup backup --all [--container C]... [--format sql|custom] [--compression …] [--encoding ENC] [--recipient age1…]... [--recipients-file F] [--passphrase] [--dir DIR] [--upload REMOTE] [--with-role-passwords] [--notify URL] [--json]';
 
 export async function backupCommand(ctx: CliContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -39,7 +39,8 @@ export async function backupCommand(ctx: CliContext, args: string[]): Promise<nu
     { min: 0, max: 1, usage },
   );
   if (values.all) {
-    const single = ['database', 'table', 'schema', 'no-owner', 'encoding', 'recipient', 'recipients-file', 'passphrase', 'upload', 'to-remote'].filter((k) => (values as Record<string, unknown>)[k] !== undefined);
+    if (values['to-remote']) throw new PgBackupError('usage', 'backup --all writes local files: use --upload REMOTE to send each one to the remote after it is written (--to-remote is for one database).');
+    const single = ['database', 'table', 'schema', 'no-owner', 'jobs', 'temp-dir'].filter((k) => (values as Record<string, unknown>)[k] !== undefined);
     if (positionals.length || single.length) throw new PgBackupError('usage', `backup --all takes no container argument${single.length ? ` and no --${single.join(', --')}` : ''}; name containers with --container.\nusage: ${usage}`);
     return backupAllCommand(ctx, values);
   }

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { integer, parse } from '../args';
+import { integer, oneOf, parse } from '../args';
+import { parseCompression } from '../../core/backup/pgDump';
+import { parseRecipients, readRecipientsFile } from '../../core/pipeline/keys';
 import { PgBackupError } from '../../core/errors';
 import { describeCron, parseCron } from '../../core/schedule/cronExpression';
 import { installCron, installSystemd, uninstallCron, uninstallSystemd, unitPaths, withEnvFile, type InstallEnv } from '../../core/schedule/install';
@@ -9,13 +11,15 @@ import { EXIT_OK, confirm, say, type CliContext } from '../io';
 import { NOTIFY_ENV, notifyUrlFor } from '../notify';
 import { backupDirFor } from '../services';
 
-export const usage = `pg-docker-backup schedule print [--dir DIR] [--container C]... [--cron EXPR] [--keep-daily N --keep-monthly N ...] [--notify URL]
+export const usage = `pg-docker-backup schedule print [--dir DIR] [--container C]... [--cron EXPR] [--format sql|custom] [--compression C] [--recipient age1…]... [--recipients-file F] [--upload REMOTE] [--keep-daily N --keep-monthly N ...] [--notify URL]
 pg-docker-backup schedule install --systemd|--crontab [same options] [--yes]
 pg-docker-backup schedule uninstall [--systemd|--crontab] [--yes]`;
 
 const KEEP_RULES = ['keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly'] as const;
 /** Variables a scheduled job needs from this shell, written to its 0600 environment file, never into a unit. */
 const PASSED_ENV = [NOTIFY_ENV, 'PG_DOCKER_BACKUP_PASSWORD', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CONFIG'];
+/** Where `--upload` finds its remote and credentials (names and file paths; the AWS chain reads the rest). */
+const REMOTE_ENV = ['PG_DOCKER_BACKUP_REMOTES', 'AWS_PROFILE', 'AWS_REGION', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'GOOGLE_APPLICATION_CREDENTIALS'];
 
 const OPTIONS = {
   dir: { type: 'string' },
@@ -26,8 +30,37 @@ const OPTIONS = {
   crontab: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   'keep-within': { type: 'string' },
+  format: { type: 'string' },
+  compression: { type: 'string' },
+  recipient: { type: 'string', multiple: true },
+  'recipients-file': { type: 'string' },
+  upload: { type: 'string' },
   ...Object.fromEntries(KEEP_RULES.map((r) => [r, { type: 'string' }])),
 } as const;
+
+/**
+ * The job's own `backup --all` options, checked now (a typo must not wait for 2 a.m.): public keys only (the
+ * job needs no secret to encrypt), the recipients file as an absolute path that exists.
+ */
+async function backupFlags(values: Record<string, unknown>): Promise<string[]> {
+  const flags: string[] = [];
+  const format = values.format as string | undefined;
+  if (format !== undefined) flags.push('--format', oneOf(format, ['sql', 'custom'] as const, '--format')!);
+  const compression = values.compression as string | undefined;
+  if (compression !== undefined) {
+    parseCompression(compression); // throws a usage error for a wrong value
+    flags.push('--compression', compression);
+  }
+  for (const r of await parseRecipients((values.recipient as string[] | undefined) ?? [], '--recipient')) flags.push('--recipient', r);
+  const file = values['recipients-file'] as string | undefined;
+  if (file !== undefined) {
+    await readRecipientsFile(file);
+    flags.push('--recipients-file', path.resolve(file));
+  }
+  const upload = values.upload as string | undefined;
+  if (upload !== undefined) flags.push('--upload', upload);
+  return flags;
+}
 
 /** The CLI script that is running now, as an absolute real path (what the scheduled job will run). */
 function cliScript(): string {
@@ -61,11 +94,11 @@ interface Plan {
   ie: InstallEnv;
 }
 
-function planFrom(ctx: CliContext, values: Record<string, unknown>): Plan {
+async function planFrom(ctx: CliContext, values: Record<string, unknown>): Promise<Plan> {
   const cron = parseCron((values.cron as string | undefined) ?? DEFAULT_CRON).expression;
   const notifyUrl = notifyUrlFor(ctx, values.notify as string | undefined);
   const vars: Record<string, string> = {};
-  for (const name of PASSED_ENV) if (ctx.env[name]) vars[name] = ctx.env[name]!;
+  for (const name of [...PASSED_ENV, ...(values.upload !== undefined ? REMOTE_ENV : [])]) if (ctx.env[name]) vars[name] = ctx.env[name]!;
   if (notifyUrl) vars[NOTIFY_ENV] = notifyUrl;
   const job: ScheduledJob = {
     cron,
@@ -73,6 +106,7 @@ function planFrom(ctx: CliContext, values: Record<string, unknown>): Plan {
     cli: cliScript(),
     dir: backupDirFor(ctx, values.dir as string | undefined),
     containers: (values.container as string[] | undefined) ?? [],
+    backupFlags: await backupFlags(values),
     keep: keepRules(values),
   };
   return { job, vars, ie: { env: ctx.env, logger: ctx.logger } };
@@ -103,7 +137,7 @@ function printAll(ctx: CliContext, plan: Plan): void {
   const what = job.containers.length ? `containers ${job.containers.join(', ')}` : 'every running Postgres container';
   ctx.stdout.write(
     [
-      `# pg-docker-backup schedule: ${job.cron} (${describeCron(job.cron)}, local time): back up ${what} into ${job.dir}, then prune ${job.keep.join(' ')}`,
+      `# pg-docker-backup schedule: ${job.cron} (${describeCron(job.cron)}, local time): back up ${what} into ${job.dir}${job.backupFlags?.length ? ` (${job.backupFlags.join(' ')})` : ''}, then prune ${job.keep.join(' ')}`,
       '',
       '## crontab: `pg-docker-backup schedule install --crontab`, or add these lines with `crontab -e`',
       cronText(plan),
@@ -149,12 +183,12 @@ export async function scheduleCommand(ctx: CliContext, args: string[]): Promise<
   const action = positionals[0];
   const kinds = (['systemd', 'cron'] as const).filter((k) => values[k === 'cron' ? 'crontab' : 'systemd']);
   if (action === 'print') {
-    printAll(ctx, planFrom(ctx, values));
+    printAll(ctx, await planFrom(ctx, values));
     return EXIT_OK;
   }
   if (action === 'install') {
     if (kinds.length !== 1) throw new PgBackupError('usage', `schedule install needs exactly one of --systemd or --crontab (--cron)\nusage: ${usage}`);
-    return install(ctx, planFrom(ctx, values), kinds[0], !!values.yes);
+    return install(ctx, await planFrom(ctx, values), kinds[0], !!values.yes);
   }
   if (action === 'uninstall') {
     return uninstall(ctx, { env: ctx.env, logger: ctx.logger }, kinds.length ? [...kinds] : ['systemd', 'cron'], !!values.yes);

@@ -6,7 +6,7 @@ import { discoverContainers, findContainer, type PgContainer } from '../postgres
 import { notRunningError, serverFor } from '../postgres/server';
 import type { BackupFormat } from '../store/naming';
 import type { Compression } from './pgDump';
-import { backupDatabase } from './backupDatabase';
+import { backupDatabase, type BackupResult, type HostStage } from './backupDatabase';
 import { backupRoles } from './backupRoles';
 
 export interface BackupAllOptions extends OperationContext {
@@ -18,6 +18,14 @@ export interface BackupAllOptions extends OperationContext {
   format?: BackupFormat;
   compressionLevel?: number;
   compression?: Compression;
+  /** pg_dump -E for every database (default each database's own encoding). */
+  encoding?: string;
+  /** Host stages for every database backup (encryption to the schedule's recipients); the roles file stays plain. */
+  hostStages?: HostStage[];
+  /** Containers whose backups must be encrypted: a database of one of them without hostStages fails. */
+  requireEncryption?: (container: string) => boolean;
+  /** Called after each database backup is written (an upload); a rejection marks that item failed. */
+  afterEach?: (backup: BackupResult) => Promise<string | undefined>;
   /** Put the role password verifiers in the roles file (default: left out). */
   withRolePasswords?: boolean;
   /** Write the roles file (default true). */
@@ -34,6 +42,8 @@ export interface BackupAllItem {
   bytes?: number;
   /** Set when this item failed. */
   error?: string;
+  /** What afterEach said (e.g. the URL it uploaded to). */
+  after?: string;
   /** Set when it was left out on purpose (a stopped container nobody named). */
   skipped?: string;
 }
@@ -82,6 +92,9 @@ async function backUpContainer(docker: DockerClient, container: PgContainer, opt
         format: options.format,
         compressionLevel: options.compressionLevel,
         compression: options.compression,
+        encoding: options.encoding,
+        hostStages: options.hostStages,
+        requireEncryption: options.requireEncryption?.(container.name),
         dir: options.dir,
         signal: op.signal,
         onProgress: options.onProgress,
@@ -89,7 +102,9 @@ async function backUpContainer(docker: DockerClient, container: PgContainer, opt
         now: options.now,
         discovery: options.discovery,
       });
-      items.push({ container: container.name, database, kind: 'database', path: r.path, bytes: r.bytes });
+      const item: BackupAllItem = { container: container.name, database, kind: 'database', path: r.path, bytes: r.bytes };
+      items.push(item);
+      if (options.afterEach) item.after = await afterEach(options.afterEach, r, item, op);
     } catch (e) {
       if (isPgBackupError(e, 'cancelled')) throw e;
       op.log.warn(`backup --all: ${container.name}/${database} failed: ${errorMessage(e)}`);
@@ -103,6 +118,18 @@ async function backUpContainer(docker: DockerClient, container: PgContainer, opt
   } catch (e) {
     if (isPgBackupError(e, 'cancelled')) throw e;
     items.push({ container: container.name, database: null, kind: 'roles', error: errorMessage(e) });
+  }
+}
+
+/** The after-step of one backup: its failure marks the item failed (the backup itself stays). */
+async function afterEach(fn: NonNullable<BackupAllOptions['afterEach']>, r: BackupResult, item: BackupAllItem, op: Operation): Promise<string | undefined> {
+  try {
+    return await fn(r);
+  } catch (e) {
+    if (isPgBackupError(e, 'cancelled')) throw e;
+    op.log.warn(`backup --all: after ${item.container}/${item.database}: ${errorMessage(e)}`);
+    item.error = `backed up to ${r.path}, but then: ${errorMessage(e)}`;
+    return undefined;
   }
 }
 

@@ -14,6 +14,8 @@ export interface ScheduledJob {
   dir: string;
   /** Empty: every discovered running Postgres container. */
   containers: string[];
+  /** More options of `backup --all` (checked by the CLI): --format, --compression, --recipient, --recipients-file, --upload. */
+  backupFlags?: string[];
   /** prune's rule options, e.g. ['--keep-daily', '30', '--keep-monthly', '12']. */
   keep: string[];
   /** Environment file the job reads (notify URL, Docker endpoint, password), when there is one. */
@@ -40,7 +42,7 @@ function noNewlines(values: readonly string[]): void {
 }
 
 export function backupArgv(job: ScheduledJob): string[] {
-  return [job.node, job.cli, 'backup', '--all', '--dir', job.dir, ...job.containers.flatMap((c) => ['--container', c])];
+  return [job.node, job.cli, 'backup', '--all', '--dir', job.dir, ...job.containers.flatMap((c) => ['--container', c]), ...(job.backupFlags ?? [])];
 }
 
 /** One prune per container (each keeps its own rules apart anyway), or one over the whole folder. */
