@@ -84,6 +84,7 @@ export class ScheduleService implements vscode.Disposable {
         format: schedule.format,
         // the same compression and encryption as Back Up: a scheduled backup is no less sensitive
         compression: s.compression ?? { codec: 'gzip', level: s.compressionLevel },
+        encoding: s.backupEncoding,
         hostStages: await recipientStages(s.encryptionRecipients),
         requireEncryption: (name) => matchesContainerPattern(name, s.encryptionRequiredFor),
         signal: ctx.signal,

@@ -21,6 +21,8 @@ export interface Settings {
   compressionLevel: number;
   /** `pgDockerBackup.compression` (e.g. `zstd:3`), parsed; undefined = gzip at compressionLevel. */
   compression?: Compression;
+  /** `pgDockerBackup.backupEncoding`: pg_dump -E for every backup; undefined = each database's own. */
+  backupEncoding?: string;
   /** age public keys every backup is encrypted to (`pgDockerBackup.encryption.recipients`). */
   encryptionRecipients: string[];
   /** Container name patterns whose backups must be encrypted (`pgDockerBackup.encryption.requiredFor`). */
@@ -142,6 +144,7 @@ export function readSettings(): Settings {
         return undefined; // a wrong value: the default codec (the setting's pattern flags it)
       }
     })(get<string>(c, 'compression', '')),
+    backupEncoding: ((e) => (/^[A-Za-z0-9_-]+$/.test(e) ? e : undefined))(get<string>(c, 'backupEncoding', '').trim()),
     encryptionRecipients: get<string[]>(c, 'encryption.recipients', []).filter((r) => typeof r === 'string' && r.trim()),
     encryptionRequiredFor: get<string[]>(c, 'encryption.requiredFor', []).filter((r) => typeof r === 'string' && r.trim()),
     compressionLevel: Number.isInteger(level) && level >= 1 && level <= 9 ? level : DEFAULT_COMPRESSION_LEVEL,

@@ -80,8 +80,16 @@ describe('the extension inside VS Code', function () {
     prompts.answer('showQuickPick', async (items) => (items as unknown as { format: string }[]).find((i) => i.format === 'custom'));
     prompts.answer('showInformationMessage', async () => undefined);
     const { db } = await tree();
-    await vscode.commands.executeCommand('pgDockerBackup.backupDatabase', db);
+    const config = vscode.workspace.getConfiguration('pgDockerBackup');
+    await config.update('backupEncoding', 'UTF8', vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('pgDockerBackup.backupDatabase', db);
+    } finally {
+      await config.update('backupEncoding', undefined, vscode.ConfigurationTarget.Global);
+    }
     const after = (await tree()).backups;
+    const manifest = JSON.parse(await fs.readFile(`${after[0].backup.path}.json`, 'utf8')) as { options: { encoding?: string } };
+    assert.equal(manifest.options.encoding, 'UTF8', 'the backupEncoding setting reached pg_dump -E and the manifest');
     assert.equal(after.length, before + 1);
     assert.match(after[0].backup.fileName, /^chinook_\d{8}_\d{6}(_\d+)?\.dump$/);
     await fs.access(after[0].backup.path);
