@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { cleanup, cli, requireDocker, sql, startPostgres, tempDir, type PgTestContainer } from './harness';
-import { S3_KEYS, startS3Server, type TestServer } from './remoteServers';
+import { remoteTestEnv, startS3Server, type TestServer } from './remoteServers';
 
 interface Item {
   container: string;
@@ -39,15 +39,7 @@ describe('backup --all --recipient --upload (real Postgres, s3rver on loopback)'
     await sql(pg, 'postgres', 'CREATE DATABASE crm');
     await sql(pg, 'shop', 'CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 1000) g');
     await sql(pg, 'crm', 'CREATE TABLE contacts AS SELECT g AS id FROM generate_series(1, 300) g');
-    env = {
-      AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3_KEYS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      PG_DOCKER_BACKUP_REMOTES: path.join(work, 'remotes.json'),
-      PG_DOCKER_BACKUP_DIR: path.join(work, 'local'),
-    };
+    env = remoteTestEnv(work, path.join(work, 'local'));
     await fs.writeFile(env.PG_DOCKER_BACKUP_REMOTES, JSON.stringify([
       { name: 'team', url: 's3://backups/team', endpoint: s3.endpoint },
       { name: 'dead', url: 's3://backups/dead', endpoint: 'http://127.0.0.1:9' },

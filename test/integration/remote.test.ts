@@ -16,7 +16,7 @@ import { parseRemote } from '../../src/core/store/remote/remoteConfig';
 import { RemoteStore, openRemoteStore } from '../../src/core/store/remote/remoteStore';
 import { createS3Client } from '../../src/core/store/remote/s3Client';
 import { CLI, cli, tempDir } from './harness';
-import { S3_KEYS, multipartCalls, randomFile, startS3Server, type TestServer } from './remoteServers';
+import { S3_KEYS, multipartCalls, remoteTestEnv, randomFile, startS3Server, type TestServer } from './remoteServers';
 
 const MiB = 1024 * 1024;
 
@@ -53,15 +53,7 @@ describe('remote copies on S3 (s3rver on loopback)', function () {
     assert.ok(existsSync(CLI), 'dist/cli.js is missing: run `node esbuild.js` first');
     work = await tempDir('remote');
     s3 = await startS3Server(['backups']);
-    env = {
-      AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3_KEYS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      PG_DOCKER_BACKUP_REMOTES: path.join(work, 'remotes.json'),
-      PG_DOCKER_BACKUP_DIR: path.join(work, 'downloads'),
-    };
+    env = remoteTestEnv(work, path.join(work, 'downloads'));
     await fs.writeFile(env.PG_DOCKER_BACKUP_REMOTES, JSON.stringify([
       { name: 'team', url, endpoint: s3.endpoint },
       { name: 'vault', url: 's3://backups/vault', endpoint: s3.endpoint, requireEncryption: true },

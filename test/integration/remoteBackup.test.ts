@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { cleanup, cli, fingerprint, loadChinook, requireDocker, sql, startPostgres, tempDir, type PgTestContainer } from './harness';
-import { S3_KEYS, startS3Server, type TestServer } from './remoteServers';
+import { remoteTestEnv, startS3Server, type TestServer } from './remoteServers';
 
 const CLOUD_SECRET = 'sk-Xq9-cloud-secret-never-shown';
 
@@ -27,16 +27,8 @@ describe('backups to and from a remote (real Postgres, s3rver on loopback)', fun
     pg = await startPostgres('remote-db');
     await loadChinook(pg);
     original = await fingerprint(pg, 'chinook');
-    env = {
-      AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
-      // s3rver checks the key id only, so a distinctive secret shows whether it leaks anywhere
-      AWS_SECRET_ACCESS_KEY: CLOUD_SECRET,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      PG_DOCKER_BACKUP_REMOTES: path.join(work, 'remotes.json'),
-      PG_DOCKER_BACKUP_DIR: path.join(work, 'local'),
-    };
+    // s3rver checks the key id only, so a distinctive secret shows whether it leaks anywhere
+    env = remoteTestEnv(work, path.join(work, 'local'), CLOUD_SECRET);
     await fs.writeFile(env.PG_DOCKER_BACKUP_REMOTES, JSON.stringify([{ name: 'team', url: 's3://backups/team', endpoint: s3.endpoint }]));
   });
   after(async () => {

@@ -13,6 +13,22 @@ import { ROOT } from './harness';
 
 export const S3_KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
+/**
+ * The CLI's environment for a remote test: s3rver's keys through the AWS default chain (no profile, no
+ * instance metadata), the named remotes in `work/remotes.json`, downloads and backups under `localDir`.
+ */
+export function remoteTestEnv(work: string, localDir: string, secretAccessKey = S3_KEYS.secretAccessKey): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    PG_DOCKER_BACKUP_REMOTES: path.join(work, 'remotes.json'),
+    PG_DOCKER_BACKUP_DIR: localDir,
+  };
+}
+
 export interface RecordedRequest {
   id: number;
   method: string;
