@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackupOptions, BackupResult } from '../core/backup/backupDatabase';
 import { PgBackupError } from '../core/errors';
+import type { StageRecord } from '../core/pipeline/stage';
 import { BACKUP_FILE_PATTERN, encodePathSegment } from '../core/store/naming';
 import { backupKey, describeKey } from '../core/store/remote/layout';
 import { isRemoteUrl } from '../core/store/remote/remoteConfig';
@@ -28,8 +29,12 @@ export async function remoteSinkFor(ctx: CliContext, values: Flags, encrypted: b
   };
 }
 
-/** `backup --upload R`: the local backup, uploaded once written (a no-op when the remote has the same bytes). */
-export async function uploadBackup(ctx: CliContext, values: Flags, r: BackupResult): Promise<UploadResult | undefined> {
+/** `backup --upload R` (and `pitr base-backup --upload R`): the local backup, uploaded once written (a no-op when the remote has the same bytes). */
+export async function uploadBackup(
+  ctx: CliContext,
+  values: Flags,
+  r: Pick<BackupResult, 'path' | 'container' | 'database' | 'sha256'> & { manifest: { stages: StageRecord[] } },
+): Promise<UploadResult | undefined> {
   if (!values.upload) return undefined;
   const store = await openStore(ctx, await remoteFor(ctx, values.upload, values));
   try {

@@ -1,5 +1,10 @@
 import { integer, parse } from '../args';
 import { takeBaseBackup } from '../../core/pitr/baseBackup';
+import { BASE_FOLDER } from '../../core/pitr/baseStore';
+import { encryptionOptions, encryptionStages, keyOptions, readKeys } from '../encryption';
+import { uploadBackup } from '../remoteBackup';
+import { remoteOptions } from '../remotes';
+import { pitrPruneCommand, pitrPruneUsage } from './pitrPrune';
 import { pitrEnableAdvice } from '../../core/pitr/enable';
 import { createRestorePoint } from '../../core/pitr/mark';
 import { executePitrRestore, planPitrRestore } from '../../core/pitr/restore';
@@ -12,10 +17,11 @@ import { backupDirFor, discoveryFor, dockerFor } from '../services';
 export const usage = [
   'pg-docker-backup pitr status <container> [--dir DIR] [--json]',
   '       pg-docker-backup pitr enable <container> [--archive-dir PATH]',
-  '       pg-docker-backup pitr base-backup <container> [--dir DIR] [--compression N] [--json]',
+  '       pg-docker-backup pitr base-backup <container> [--dir DIR] [--compression N] [--recipient age1…]... [--recipients-file F] [--passphrase] [--upload REMOTE] [--json]',
   '       pg-docker-backup pitr restore <container> --time "YYYY-MM-DD HH:MM[:SS][+00]" | --lsn LSN | --restore-point NAME',
-  '                        [--database DB] [--dir DIR] [--stop CONTAINER]... [--drop-previous] [--dry-run] [--yes] [--json]',
+  '                        [--database DB] [--dir DIR] [--identity FILE] [--passphrase] [--stop CONTAINER]... [--drop-previous] [--dry-run] [--yes] [--json]',
   '       pg-docker-backup pitr mark <container> <name> [--json]',
+  `       ${pitrPruneUsage}`,
 ].join('\n');
 
 function common(ctx: CliContext) {
@@ -62,12 +68,16 @@ async function enable(ctx: CliContext, args: string[]): Promise<number> {
 }
 
 async function baseBackup(ctx: CliContext, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { dir: { type: 'string' }, compression: { type: 'string', short: 'Z' } }, { min: 1, max: 1, usage });
-  const r = await takeBaseBackup(dockerFor(ctx), { container: positionals[0], dir: backupDirFor(ctx, values.dir), compressionLevel: integer(values.compression, '--compression'), ...common(ctx) });
-  if (values.json) writeJson(ctx, { path: r.path, ...r.manifest });
+  const options = { dir: { type: 'string' }, compression: { type: 'string', short: 'Z' }, ...encryptionOptions, upload: { type: 'string' }, ...remoteOptions } as const;
+  const { values, positionals } = parse(args, options, { min: 1, max: 1, usage });
+  const hostStages = await encryptionStages(ctx, values);
+  const r = await takeBaseBackup(dockerFor(ctx), { container: positionals[0], dir: backupDirFor(ctx, values.dir), compressionLevel: integer(values.compression, '--compression'), hostStages, ...common(ctx) });
+  const m = r.manifest;
+  const uploaded = await uploadBackup(ctx, values, { path: r.path, container: m.container, database: BASE_FOLDER, sha256: m.sha256, manifest: m });
+  if (values.json) writeJson(ctx, { path: r.path, ...m, ...(uploaded ? { uploaded: { url: uploaded.url, skipped: uploaded.skipped } } : {}) });
   else {
     clearLine(ctx);
-    say(ctx, `Base backup of ${r.manifest.container}: ${formatBytes(r.bytes)} in ${formatDuration(r.manifest.durationMs)}, WAL ${r.manifest.startLsn} to ${r.manifest.endLsn} (timeline ${r.manifest.timeline}), consistent at ${r.manifest.consistentAt}`);
+    say(ctx, `Base backup of ${m.container}: ${formatBytes(r.bytes)} in ${formatDuration(m.durationMs)}, WAL ${m.startLsn} to ${m.endLsn} (timeline ${m.timeline}), consistent at ${m.consistentAt}${uploaded ? `; uploaded to ${uploaded.url}` : ''}`);
     ctx.stdout.write(r.path + '\n');
   }
   return EXIT_OK;
@@ -86,6 +96,7 @@ async function restore(ctx: CliContext, args: string[]): Promise<number> {
       'drop-previous': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
+      ...keyOptions,
     },
     { min: 1, max: 1, usage },
   );
@@ -99,6 +110,7 @@ async function restore(ctx: CliContext, args: string[]): Promise<number> {
     restorePoint: values['restore-point'],
     stop: values.stop,
     dropPrevious: values['drop-previous'],
+    keys: await readKeys(ctx, values),
     ...common(ctx),
   };
   const plan = await planPitrRestore(docker, options);
@@ -145,7 +157,7 @@ async function mark(ctx: CliContext, args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-const SUBCOMMANDS: Record<string, (ctx: CliContext, args: string[]) => Promise<number>> = { status, enable, 'base-backup': baseBackup, restore, mark };
+const SUBCOMMANDS: Record<string, (ctx: CliContext, args: string[]) => Promise<number>> = { status, enable, 'base-backup': baseBackup, restore, mark, prune: pitrPruneCommand };
 
 export async function pitrCommand(ctx: CliContext, args: string[]): Promise<number> {
   const [sub, ...rest] = args;

@@ -21,6 +21,20 @@ export const usage = `pg-docker-backup prune [--dir DIR] [--container C] [--data
 
 const RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 
+/** The `--keep-*` flags (shared with `pitr prune`). */
+export const retentionOptions = {
+  ...(Object.fromEntries(RULES.map((r) => [`keep-${r}`, { type: 'string' as const }])) as Record<`keep-${(typeof RULES)[number]}`, { type: 'string' }>),
+  'keep-within': { type: 'string' },
+} as const;
+
+/** The policy the `--keep-*` flags give. */
+export function policyFromFlags(values: Record<string, unknown>): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const r of RULES) policy[r] = integer(values[`keep-${r}`] as string | undefined, `--keep-${r}`);
+  if (values['keep-within'] !== undefined) policy.within = parseRetentionDuration(String(values['keep-within']));
+  return policy;
+}
+
 function groupName(item: PrunePlan['delete'][number]): string {
   return `${item.entry.container ?? '(no container)'}/${item.entry.database ?? '?'}`;
 }
@@ -43,8 +57,7 @@ export async function pruneCommand(ctx: CliContext, args: string[]): Promise<num
       dir: { type: 'string' },
       container: { type: 'string' },
       database: { type: 'string', short: 'd' },
-      ...Object.fromEntries(RULES.map((r) => [`keep-${r}`, { type: 'string' as const }])),
-      'keep-within': { type: 'string' },
+      ...retentionOptions,
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
       remote: { type: 'string' },
@@ -64,10 +77,7 @@ type Summary = { code: number; summary: Record<string, unknown> };
 type PruneFlags = Omit<Parameters<typeof pruneRemote>[1], 'remote'> & { remote?: string; dir?: string; 'keep-within'?: string };
 
 async function prune(ctx: CliContext, values: PruneFlags): Promise<Summary> {
-  const v = values as Record<string, string | boolean | undefined>;
-  const policy: RetentionPolicy = {};
-  for (const r of RULES) policy[r] = integer(v[`keep-${r}`] as string | undefined, `--keep-${r}`);
-  if (values['keep-within'] !== undefined) policy.within = parseRetentionDuration(values['keep-within']);
+  const policy = policyFromFlags(values as Record<string, unknown>);
   if (values.remote) return { code: await pruneRemote(ctx, values as typeof values & { remote: string }, policy), summary: {} };
   const plan = await planPrune({ dir: backupDirFor(ctx, values.dir), container: values.container, database: values.database, policy });
   const reasons = Object.fromEntries(plan.keep.map((k) => [k.entry.path, k.reasons]));

@@ -9,6 +9,7 @@ import { attachServer, attachedServer, openServer, type PgServer } from '../post
 import { executeFromContainer, planFromContainer, type FromContainerPlan, type FromContainerResult } from '../restore/fromContainer';
 import { timestamp } from '../store/naming';
 import { archiveReadable, type ArchiveLocation } from './archive';
+import { checkBaseKeys } from './baseKeys';
 import { listBaseBackups, type BaseBackupEntry } from './baseStore';
 import { archiveLocation, archivedRestorePoints, archivingProblems, lastArchivedCommit, listArchive, readArchivingSettings } from './facts';
 import { LABEL_RECOVERY, LABEL_RECOVERY_DATABASE, startRecoveryContainer, type RecoverySpec } from './recovery';
@@ -104,6 +105,7 @@ export async function planPitrRestore(docker: DockerClient, options: PitrRestore
     restorePointLsn = points.filter((p) => p.name === target.name).pop()?.lsn;
   }
   const base = chooseBaseBackup(target, { bases, now, lastCommit, restorePointLsn });
+  await checkBaseKeys(base, options.keys);
   const database = options.database ?? c.defaultDatabase;
   const details = await docker.inspectContainer(c.id);
   const recoveryName = `${c.name}-pitr-${timestamp(now).replace('_', '-')}`;

@@ -20,7 +20,7 @@ export interface BackupSource {
  * The first bytes under an outermost layer that cannot be looked into without a key (age): decrypted with
  * `keys`, which also proves the key fits before anything changes (a missing or wrong key is one clear error).
  */
-async function underOpaque(path: string, layer: Layer, keys: KeyMaterial, record: StageRecord | undefined): Promise<Buffer> {
+export async function underOpaque(path: string, layer: Layer, keys: KeyMaterial, record: StageRecord | undefined): Promise<Buffer> {
   const decoder = layer.decoder(keys, record);
   const file = createReadStream(path, { highWaterMark: 256 * 1024 });
   const out: Buffer[] = [];

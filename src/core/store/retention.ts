@@ -117,6 +117,11 @@ const PERIODS = [
   { rule: 'yearly', key: (f: CalendarFields) => `${f.year}` },
 ] as const;
 
+/** Where --keep-within's window starts: `newest` minus the duration, in calendar terms of `zone`. */
+export function withinStart(newest: Date, w: RetentionDuration, zone: TimeZone = localZone): Date {
+  return new Date(zone.toDate(addCalendar(zone.fields(newest), -w.years, -w.months, -w.days)).getTime() - w.hours * 3_600_000);
+}
+
 /** Group key: container and database. */
 function groupKey(c: RetentionCandidate): string {
   return JSON.stringify([c.container ?? null, c.database]);
@@ -159,7 +164,7 @@ function decideGroup(group: RetentionCandidate[], policy: RetentionPolicy, zone:
     const w = policy.within!;
     const newest = group.find((c) => c.time.getTime() < now.getTime())?.time;
     if (newest) {
-      const start = zone.toDate(addCalendar(zone.fields(newest), -w.years, -w.months, -w.days)).getTime() - w.hours * 3_600_000;
+      const start = withinStart(newest, w, zone).getTime();
       const label = `within ${formatRetentionDuration(w)}`;
       group.forEach((c, i) => {
         if (c.time.getTime() > start) reasons[i].push(label);
