@@ -5,6 +5,7 @@ import type { DockerClient } from './docker/client';
 import { errorMessage, isPgBackupError } from './errors';
 import { beginOperation, type OperationContext } from './operation';
 import { openServer } from './postgres/server';
+import { cleanupRecoveries, type RecoveryCleanup } from './pitr/orphans';
 
 export interface CleanupOptions extends OperationContext {
   container: string;
@@ -20,12 +21,14 @@ export interface CleanupResult {
   databases: ({ database: string } & LeftoverReport)[];
   /** Databases skipped because a restore, undo or reset of them is running. */
   busy: { database: string; reason: string }[];
+  /** Recovery containers and volumes of point-in-time recoveries whose process is gone. */
+  recoveries: RecoveryCleanup;
 }
 
 /**
  * Removes what interrupted restores left in a container: scratch databases and copied archives that no
  * session or process uses, one database at a time under that database's lock (a running restore of it is
- * never disturbed: its database is reported busy).
+ * never disturbed: its database is reported busy); and the recovery containers and volumes of point-in-time recoveries whose process is gone.
  */
 export async function cleanupLeftovers(docker: DockerClient, options: CleanupOptions): Promise<CleanupResult> {
   const op = beginOperation(options);
@@ -34,7 +37,7 @@ export async function cleanupLeftovers(docker: DockerClient, options: CleanupOpt
   const bases = options.database ? [options.database] : names.filter((n) => !sideDatabaseKind(n));
   // A scratch database whose live database is gone still belongs to a name: find it among the scratch names.
   const orphanScratch = options.database ? [] : names.filter((n) => (sideDatabaseKind(n) === 'restoring' || sideDatabaseKind(n) === 'verify') && !bases.some((b) => parseSideDatabaseName(b, n)));
-  const result: CleanupResult = { container: server.container.name, databases: [], busy: [] };
+  const result: CleanupResult = { container: server.container.name, databases: [], busy: [], recoveries: { removed: [], left: [], failed: [] } };
   for (const database of [...bases, ...orphanScratch.map((n) => n.replace(/__(restoring|verify)_\d{8}_\d{6}$/, ''))]) {
     let lock;
     try {
@@ -53,5 +56,6 @@ export async function cleanupLeftovers(docker: DockerClient, options: CleanupOpt
       await lock.release();
     }
   }
+  result.recoveries = await cleanupRecoveries(docker, server.container.name, { database: options.database, dryRun: options.dryRun, log: op.log });
   return result;
 }

@@ -7,6 +7,8 @@ export interface VolumeClient {
   removeVolume(name: string, options?: { force?: boolean }): Promise<void>;
   /** The names of the volumes carrying this label (`key` or `key=value`). */
   listVolumes(label?: string): Promise<string[]>;
+  /** The volumes carrying this label (`key` or `key=value`), with all their labels. */
+  listVolumesWithLabels(label: string): Promise<{ name: string; labels: Record<string, string> }[]>;
 }
 
 export function createVolumeClient(conn: DockerConnection): VolumeClient {
@@ -38,6 +40,16 @@ export function createVolumeClient(conn: DockerConnection): VolumeClient {
       try {
         const r = await docker.listVolumes(label ? { filters: { label: [label] } } : {});
         return (r.Volumes ?? []).map((v) => v.Name);
+      } catch (e) {
+        throw wrapDockerError('listing volumes', e);
+      }
+    },
+    async listVolumesWithLabels(label) {
+      const docker = await conn.docker();
+      log.debug(`docker: list volumes labelled ${label}`);
+      try {
+        const r = await docker.listVolumes({ filters: { label: [label] } });
+        return (r.Volumes ?? []).map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) } }));
       } catch (e) {
         throw wrapDockerError('listing volumes', e);
       }

@@ -103,21 +103,24 @@ export async function deleteWalOnHost(hostDir: string, names: readonly string[],
     else if (st.isSymbolicLink()) out.skipped.push({ name: n, reason: 'a symlink now' });
     else if (!st.isFile()) out.skipped.push({ name: n, reason: 'not a regular file' });
     else {
-      await fs.unlink(f);
-      out.deleted.push(n);
+      const failed = await fs.unlink(f).then(() => undefined, (e: NodeJS.ErrnoException) => e.code ?? 'failed');
+      if (failed) out.skipped.push({ name: n, reason: `could not be deleted (${failed})` });
+      else out.deleted.push(n);
     }
   }
   return out;
 }
 
 /**
- * The host folder of an archive on a bind mount, when this machine sees it (the Docker engine is local):
- * a real folder (no symlink on the way) holding the `probe` file the container listed. Undefined otherwise.
+ * The host folder of an archive on a bind mount, when this machine sees it (the Docker engine is local)
+ * and this user may delete in it: a real folder (no symlink on the way) holding the `probe` file the
+ * container listed. Undefined otherwise (then the deletion goes through the container).
  */
 export async function hostArchiveDir(source: string, relative: string, probe: string | undefined): Promise<string | undefined> {
   const d = path.resolve(source, relative);
   const real = await fs.realpath(d).catch(() => undefined);
   if (real !== d || !probe) return undefined;
   const st = await fs.lstat(path.join(d, probe)).catch(() => undefined);
-  return st?.isFile() ? d : undefined;
+  const writable = await fs.access(d, fs.constants.W_OK).then(() => true, () => false);
+  return st?.isFile() && writable ? d : undefined;
 }

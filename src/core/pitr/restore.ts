@@ -12,6 +12,7 @@ import { archiveReadable, type ArchiveLocation } from './archive';
 import { checkBaseKeys } from './baseKeys';
 import { listBaseBackups, type BaseBackupEntry } from './baseStore';
 import { archiveLocation, archivedRestorePoints, archivingProblems, lastArchivedCommit, listArchive, readArchivingSettings } from './facts';
+import { LABEL_RECOVERY_OWNER, ownerLabel } from './orphans';
 import { LABEL_RECOVERY, LABEL_RECOVERY_DATABASE, startRecoveryContainer, type RecoverySpec } from './recovery';
 import { usableBaseBackups } from './status';
 import { chooseBaseBackup, parseTargetRequest, type PitrTarget } from './target';
@@ -117,7 +118,7 @@ export async function planPitrRestore(docker: DockerClient, options: PitrRestore
     archive,
     liveServerArgs: serverFlags(details.cmd),
     target: target.setting,
-    labels: { 'pg-docker-backup.enable': 'false', [LABEL_RECOVERY]: c.name, [LABEL_RECOVERY_DATABASE]: database },
+    labels: { 'pg-docker-backup.enable': 'false', [LABEL_RECOVERY]: c.name, [LABEL_RECOVERY_DATABASE]: database, [LABEL_RECOVERY_OWNER]: ownerLabel() },
   };
   const steps = [
     `Recover to ${target.text}${target.kind === 'name' ? ` (at ${restorePointLsn})` : ''}; the recoverable window is ${formatBoth(new Date(bases[0].manifest.consistentAt))} to ${lastCommit ? formatBoth(lastCommit.time) : '?'}.`,
