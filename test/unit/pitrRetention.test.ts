@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { BaseBackupEntry } from '../../src/core/pitr/baseStore';
+import { asBaseManifest, upgradeManifest } from '../../src/core/backup/manifest';
+import { ownerState } from '../../src/core/pitr/orphans';
 import { planBaseRetention, planWalPrune, type ArchiveEntry } from '../../src/core/pitr/walRetention';
 import { namedZone } from '../../src/core/store/calendar';
 
@@ -78,5 +80,38 @@ describe('pitr prune: which WAL files may go', function () {
     assert.deepEqual(d.delete, [seg(3)]);
     assert.equal(d.left.length, 6);
     assert.deepEqual(planWalPrune(files(seg(1), seg(2)), []).delete, [], 'no kept base backup: nothing');
+  });
+});
+
+describe('pitr: whose recovery container is left behind', function () {
+  it('gone only when the recorded process on this host no longer runs; another host or no record is left alone', function () {
+    const alive = (pid: number) => pid === 42;
+    assert.equal(ownerState('box/41', 'box', alive).state, 'gone');
+    assert.equal(ownerState('box/42', 'box', alive).state, 'alive');
+    assert.equal(ownerState('other/41', 'box', alive).state, 'unknown');
+    assert.equal(ownerState(undefined, 'box', alive).state, 'unknown');
+    assert.equal(ownerState('garbage', 'box', alive).state, 'unknown');
+    assert.equal(ownerState('my/host/7', 'my/host', alive).state, 'gone', 'a host name with a slash');
+  });
+});
+
+describe('one manifest shape for dumps and base backups', function () {
+  // as the code before this change wrote it (src/core/pitr/baseBackup.ts)
+  const written = {
+    manifestVersion: 2, kind: 'base', tool: 'pg-docker-backup', file: '_base_20261125_210000.tar.gz', container: 'db', containerId: 'abc', image: 'postgres:17',
+    serverVersion: '17.2', systemIdentifier: '7441', timeline: 1, startLsn: '0/2000028', endLsn: '0/2000120', walSegmentBytes: 16777216,
+    walFiles: ['000000010000000000000002'], archiveDir: '/var/lib/postgresql/archive', format: 'tar', stages: [{ kind: 'compress', algorithm: 'gzip', level: 1, where: 'container' }],
+    bytes: 10, sha256: 'ff', created: '2026-11-25T21:00:00.000Z', consistentAt: '2026-11-25T21:00:01.000Z', durationMs: 900,
+  };
+  it('reads a base backup manifest written by the earlier code as a base backup, never as a dump', function () {
+    assert.equal(asBaseManifest(JSON.parse(JSON.stringify(written)))?.walFiles[0], '000000010000000000000002');
+    assert.equal(upgradeManifest(written), undefined, 'a dump reader does not take it for a dump');
+    assert.equal(asBaseManifest({ ...written, kind: undefined }), undefined);
+    assert.equal(asBaseManifest({ ...written, walFiles: undefined }), undefined);
+  });
+  it('still reads dump manifests with no kind (every file written so far)', function () {
+    const dump = { manifestVersion: 2, tool: 'pg-docker-backup', file: 'shop_20261125_210000.sql.gz', container: 'db', database: 'shop', stages: [], created: '2026-11-25T21:00:00.000Z' };
+    assert.equal(upgradeManifest(dump)?.database, 'shop');
+    assert.equal(asBaseManifest(dump), undefined);
   });
 });

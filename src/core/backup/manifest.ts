@@ -13,8 +13,8 @@ export interface Verification {
   detail?: string;
 }
 
-/** Written beside every backup as `<file>.json` (version 2; version 1 files are read and upgraded). */
-export interface BackupManifest {
+/** What every manifest says, whatever it describes: where it came from and how its bytes were made. */
+export interface ManifestCommon {
   manifestVersion: 2;
   tool: string;
   file: string;
@@ -23,20 +23,27 @@ export interface BackupManifest {
   image: string;
   composeProject?: string;
   composeService?: string;
-  database: string;
   serverVersion: string;
-  pgDumpVersion: string;
-  format: BackupFormat;
-  /** The encode stages after pg_dump, in the order applied (e.g. gzip in the container, then age here). */
+  /** The encode stages after the tool (pg_dump, pg_basebackup), in the order applied (e.g. gzip in the container, then age here). */
   stages: StageRecord[];
-  /** The compression inside a custom archive (pg_dump -Fc -Z), which is part of the format, not a stage. */
-  archiveCompression?: { algorithm: string; level?: number };
-  options: { tables: string[]; schemas: string[]; noOwner: boolean; encoding?: string };
   /** Size and sha256 of the stored bytes (after every stage: for an encrypted file, of the ciphertext). */
   bytes: number;
   sha256: string;
+  /** When it started (ISO). */
   created: string;
   durationMs: number;
+}
+
+/** Written beside every backup as `<file>.json` (version 2; version 1 files are read and upgraded). */
+export interface BackupManifest extends ManifestCommon {
+  /** A dump of one database (files written before base backups existed have no kind). */
+  kind?: 'dump';
+  database: string;
+  pgDumpVersion: string;
+  format: BackupFormat;
+  /** The compression inside a custom archive (pg_dump -Fc -Z), which is part of the format, not a stage. */
+  archiveCompression?: { algorithm: string; level?: number };
+  options: { tables: string[]; schemas: string[]; noOwner: boolean; encoding?: string };
   /**
    * `exact`: every table counted with count(*) in pg_dump's own snapshot; `estimated`: some (or all) tables
    * carry the planner's estimate instead (marked `estimated` each), which a deep verify does not compare.
@@ -52,16 +59,46 @@ export interface BackupManifest {
   verifications?: Verification[];
 }
 
+/**
+ * Beside a base backup (`pg_basebackup` of a whole cluster, for point-in-time recovery): kind `base`, the
+ * WAL it starts and ends at, and when it became consistent.
+ */
+export interface BaseBackupManifest extends ManifestCommon {
+  kind: 'base';
+  /** The cluster's pg_control system identifier: WAL of another cluster cannot be replayed on it. */
+  systemIdentifier: string;
+  timeline: number;
+  startLsn: string;
+  endLsn: string;
+  walSegmentBytes: number;
+  /** The WAL segments from start to end: inside the tar (`-X fetch`), and the first the recovery replays. */
+  walFiles: string[];
+  /** The archive folder in the container when it was taken (for messages). */
+  archiveDir?: string;
+  format: 'tar';
+  /** The server's time once the backup had ended: the earliest point a recovery from it can reach. */
+  consistentAt: string;
+}
+
+export type AnyManifest = BackupManifest | BaseBackupManifest;
+
+/** A base backup's manifest as written since base backups exist; undefined for anything else. */
+export function asBaseManifest(raw: unknown): BaseBackupManifest | undefined {
+  const b = raw as BaseBackupManifest | null;
+  const ok = !!b && typeof b === 'object' && b.manifestVersion === 2 && b.kind === 'base' && typeof b.endLsn === 'string' && typeof b.consistentAt === 'string' && Array.isArray(b.stages) && Array.isArray(b.walFiles);
+  return ok ? b : undefined;
+}
+
 /** The version-1 manifest: gzip was the only codec (plain: pg_dump -Z in the container; custom: inside the archive). */
 interface ManifestV1 extends Omit<BackupManifest, 'manifestVersion' | 'stages' | 'archiveCompression'> {
   manifestVersion: 1;
   compression: { algorithm: 'gzip'; level: number };
 }
 
-/** Reads a manifest of any known version as version 2; undefined for anything else. */
+/** Reads a dump's manifest of any known version as version 2; undefined for anything else (a base backup's too). */
 export function upgradeManifest(raw: unknown): BackupManifest | undefined {
   const m = raw as (BackupManifest | ManifestV1 | null | undefined);
-  if (!m || typeof m !== 'object') return undefined;
+  if (!m || typeof m !== 'object' || (m as { kind?: string }).kind === 'base') return undefined;
   if (m.manifestVersion === 2 && Array.isArray(m.stages)) return m;
   if (m.manifestVersion === 1) {
     const { compression, manifestVersion: _v, ...rest } = m;
@@ -77,6 +114,15 @@ export function upgradeManifest(raw: unknown): BackupManifest | undefined {
 
 /** fs.readFile with a callback: about twice as fast as fs/promises' for thousands of small files (listing, prune). */
 const readFileFast = promisify(readFile);
+
+/** A base backup's manifest (`<file>.json`), or undefined when there is none or it is not one. */
+export async function readBaseManifest(backupPath: string): Promise<BaseBackupManifest | undefined> {
+  try {
+    return asBaseManifest(JSON.parse(await readFileFast(backupPath + MANIFEST_SUFFIX, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
 
 export async function readManifest(backupPath: string): Promise<BackupManifest | undefined> {
   try {

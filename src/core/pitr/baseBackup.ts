@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HostStage } from '../backup/backupDatabase';
+import type { BaseBackupManifest } from '../backup/manifest';
 import type { DockerClient } from '../docker/client';
 import { PgBackupError, errorMessage } from '../errors';
 import { beginOperation, type OperationContext } from '../operation';
@@ -13,7 +14,7 @@ import { openServer } from '../postgres/server';
 import { HashingCounter, formatBytes } from '../progress';
 import { archiveDirFromCommand } from './archive';
 import { archivingProblems, readArchivingSettings } from './facts';
-import { BASE_FOLDER, type BaseBackupManifest } from './baseStore';
+import { BASE_FOLDER } from './baseStore';
 import { parseBaseBackupLog, parseLsn, walFilesBetween } from './wal';
 
 export interface BaseBackupOptions extends OperationContext {
