@@ -3,6 +3,7 @@ import type { BaseBackupEntry } from '../../src/core/pitr/baseStore';
 import { asBaseManifest, upgradeManifest } from '../../src/core/backup/manifest';
 import { ownerState } from '../../src/core/pitr/orphans';
 import { planBaseRetention, planWalPrune, type ArchiveEntry } from '../../src/core/pitr/walRetention';
+import { crontabBlock, pitrArgvs, systemdUnits, type ScheduledJob } from '../../src/core/schedule/units';
 import { namedZone } from '../../src/core/store/calendar';
 
 const UTC = namedZone('UTC');
@@ -113,5 +114,25 @@ describe('one manifest shape for dumps and base backups', function () {
     const dump = { manifestVersion: 2, tool: 'pg-docker-backup', file: 'shop_20261125_210000.sql.gz', container: 'db', database: 'shop', stages: [], created: '2026-11-25T21:00:00.000Z' };
     assert.equal(upgradeManifest(dump)?.database, 'shop');
     assert.equal(asBaseManifest(dump), undefined);
+  });
+});
+
+describe('schedules with base backups', function () {
+  const job: ScheduledJob = { cron: '0 2 * * *', node: '/usr/bin/node', cli: '/opt/p/dist/cli.js', dir: '/b', containers: [], keep: ['--keep-daily', '7'], baseBackups: ['db'] };
+  it('the crontab line runs the backup, the prune, then a base backup and pitr prune with the same rules', function () {
+    const line = crontabBlock(job).split('\n')[1];
+    assert.ok(
+      line.endsWith('/usr/bin/node /opt/p/dist/cli.js backup --all --dir /b; /usr/bin/node /opt/p/dist/cli.js prune --yes --dir /b --keep-daily 7; /usr/bin/node /opt/p/dist/cli.js pitr base-backup db --dir /b; /usr/bin/node /opt/p/dist/cli.js pitr prune db --yes --dir /b --keep-daily 7'),
+      line,
+    );
+  });
+  it('the systemd service runs them after the backup, in that order; without base backups nothing changes', function () {
+    const post = systemdUnits(job).service.text.split('\n').filter((l) => l.startsWith('ExecStopPost='));
+    assert.deepEqual(post.map((l) => l.split(' ').slice(2, 4).join(' ')), ['prune --yes', 'pitr base-backup', 'pitr prune']);
+    assert.equal(systemdUnits({ ...job, baseBackups: [] }).service.text.includes('pitr'), false);
+  });
+  it('a base backup is encrypted and uploaded like the dumps, without the dump-only flags', function () {
+    const [base] = pitrArgvs({ ...job, backupFlags: ['--format', 'custom', '--compression', 'zstd', '--recipient', 'age1abc', '--upload', 'team'] });
+    assert.deepEqual(base.slice(2), ['pitr', 'base-backup', 'db', '--dir', '/b', '--recipient', 'age1abc', '--upload', 'team']);
   });
 });

@@ -11,7 +11,7 @@ import { EXIT_OK, confirm, say, type CliContext } from '../io';
 import { NOTIFY_ENV, notifyUrlFor } from '../notify';
 import { backupDirFor } from '../services';
 
-export const usage = `pg-docker-backup schedule print [--dir DIR] [--container C]... [--cron EXPR] [--format sql|custom] [--compression C] [--recipient age1…]... [--recipients-file F] [--upload REMOTE] [--keep-daily N --keep-monthly N ...] [--notify URL]
+export const usage = `pg-docker-backup schedule print [--dir DIR] [--container C]... [--base-backup C]... [--cron EXPR] [--format sql|custom] [--compression C] [--recipient age1…]... [--recipients-file F] [--upload REMOTE] [--keep-daily N --keep-monthly N ...] [--notify URL]
 pg-docker-backup schedule install --systemd|--crontab [same options] [--yes]
 pg-docker-backup schedule uninstall [--systemd|--crontab] [--yes]`;
 
@@ -24,6 +24,7 @@ const REMOTE_ENV = ['PG_DOCKER_BACKUP_REMOTES', 'AWS_PROFILE', 'AWS_REGION', 'AW
 const OPTIONS = {
   dir: { type: 'string' },
   container: { type: 'string', multiple: true },
+  'base-backup': { type: 'string', multiple: true },
   cron: { type: 'string' },
   notify: { type: 'string' },
   systemd: { type: 'boolean' },
@@ -108,6 +109,7 @@ async function planFrom(ctx: CliContext, values: Record<string, unknown>): Promi
     containers: (values.container as string[] | undefined) ?? [],
     backupFlags: await backupFlags(values),
     keep: keepRules(values),
+    baseBackups: (values['base-backup'] as string[] | undefined) ?? [],
   };
   return { job, vars, ie: { env: ctx.env, logger: ctx.logger } };
 }
@@ -137,7 +139,7 @@ function printAll(ctx: CliContext, plan: Plan): void {
   const what = job.containers.length ? `containers ${job.containers.join(', ')}` : 'every running Postgres container';
   ctx.stdout.write(
     [
-      `# pg-docker-backup schedule: ${job.cron} (${describeCron(job.cron)}, local time): back up ${what} into ${job.dir}${job.backupFlags?.length ? ` (${job.backupFlags.join(' ')})` : ''}, then prune ${job.keep.join(' ')}`,
+      `# pg-docker-backup schedule: ${job.cron} (${describeCron(job.cron)}, local time): back up ${what} into ${job.dir}${job.backupFlags?.length ? ` (${job.backupFlags.join(' ')})` : ''}, then prune ${job.keep.join(' ')}${job.baseBackups?.length ? `; base backups of ${job.baseBackups.join(', ')}, then pitr prune with the same rules` : ''}`,
       '',
       '## crontab: `pg-docker-backup schedule install --crontab`, or add these lines with `crontab -e`',
       cronText(plan),

@@ -3,7 +3,7 @@ import { PgBackupError } from '../errors';
 import { describeCron, parseCron } from './cronExpression';
 import { cronToOnCalendar } from './onCalendar';
 
-/** What a system schedule runs: `backup --all` into `dir`, then `prune` with the retention rules. */
+/** What a system schedule runs: `backup --all` into `dir`, then `prune` with the retention rules (and base backups, pitr prune). */
 export interface ScheduledJob {
   cron: string;
   /** Absolute path of node (process.execPath). */
@@ -20,6 +20,8 @@ export interface ScheduledJob {
   keep: string[];
   /** Environment file the job reads (notify URL, Docker endpoint, password), when there is one. */
   envFile?: string;
+  /** Containers that also get a base backup (`pitr base-backup`) and `pitr prune` with the same rules. */
+  baseBackups?: string[];
 }
 
 export const UNIT_NAME = 'pg-docker-backup';
@@ -53,6 +55,17 @@ export function pruneArgvs(job: ScheduledJob): string[][] {
   return job.containers.map((c) => [...base, '--container', c, ...job.keep]);
 }
 
+/** For each container with point-in-time recovery: a base backup (encrypted and uploaded like the dumps), then `pitr prune` with the job's rules. */
+export function pitrArgvs(job: ScheduledJob): string[][] {
+  // a base backup is encrypted and uploaded like the dumps (their --recipient/--recipients-file/--upload)
+  const flags = job.backupFlags ?? [];
+  const passed = flags.flatMap((f, i) => (['--recipient', '--recipients-file', '--upload'].includes(f) && i + 1 < flags.length ? [f, flags[i + 1]] : []));
+  return (job.baseBackups ?? []).flatMap((c) => [
+    [job.node, job.cli, 'pitr', 'base-backup', c, '--dir', job.dir, ...passed],
+    [job.node, job.cli, 'pitr', 'prune', c, '--yes', '--dir', job.dir, ...job.keep],
+  ]);
+}
+
 function marker(job: ScheduledJob): string {
   return JSON.stringify({ cron: parseCron(job.cron).expression, containers: job.containers } satisfies ScheduleMarker);
 }
@@ -81,7 +94,7 @@ export function crontabWord(word: string): string {
 /** The crontab block: begin marker, the job line, end marker. */
 export function crontabBlock(job: ScheduledJob): string {
   const spec = parseCron(job.cron);
-  const all = [backupArgv(job), ...pruneArgvs(job)];
+  const all = [backupArgv(job), ...pruneArgvs(job), ...pitrArgvs(job)];
   noNewlines([...all.flat(), job.envFile ?? '']);
   const commands = all.map((argv) => argv.map(crontabWord).join(' '));
   const env = job.envFile ? `set -a; . ${crontabWord(job.envFile)}; set +a; ` : '';
@@ -107,7 +120,7 @@ export interface SystemdUnits {
 
 export function systemdUnits(job: ScheduledJob): SystemdUnits {
   const spec = parseCron(job.cron);
-  const prunes = pruneArgvs(job);
+  const prunes = [...pruneArgvs(job), ...pitrArgvs(job)];
   noNewlines([...backupArgv(job), ...prunes.flat(), job.envFile ?? '']);
   const head = `${UNIT_MARKER} ${marker(job)}; \`pg-docker-backup schedule uninstall --systemd\` removes it.`;
   const service = [
@@ -119,7 +132,7 @@ export function systemdUnits(job: ScheduledJob): SystemdUnits {
     'Type=oneshot',
     ...(job.envFile ? [`EnvironmentFile=${job.envFile.replace(/%/g, '%%')}`] : []),
     `ExecStart=${backupArgv(job).map(systemdWord).join(' ')}`,
-    '# prune runs after the backup whatever its result: its rules never delete the newest good backup',
+    `# prune runs after the backup whatever its result: its rules never delete the newest good backup${job.baseBackups?.length ? '; then base backups for point-in-time recovery, each followed by pitr prune (never deletes the newest base backup)' : ''}`,
     ...prunes.map((argv) => `ExecStopPost=${argv.map(systemdWord).join(' ')}`),
     '',
   ].join('\n');
