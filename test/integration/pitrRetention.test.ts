@@ -188,6 +188,9 @@ describe('pitr: retention, encrypted and remote base backups, killed recoveries'
     const left = await recoveryContainers();
     assert.equal(left.length, 1, 'the killed run left its recovery container');
     assert.equal((await recoveryVolumes()).length, 1, 'and its volume');
+    const prune = await cli(['pitr', 'prune', pg.name, '--keep-last', '1', '--dry-run'], env);
+    assert.equal(prune.code, 2, prune.stderr);
+    assert.match(prune.stderr, new RegExp(`recovery of ${pg.name} is under way or was killed \\(container ${left[0]}\\)`), 'pitr prune waits for it');
     const dry = await cli(['cleanup', pg.name, '--dry-run', '--json'], env);
     assert.equal(dry.code, 0, dry.stderr);
     assert.ok((dry.json?.remove as string[]).some((x) => x.startsWith(`container ${left[0]} (its pitr restore (process ${pid}) is gone)`)), dry.stdout);

@@ -11,6 +11,7 @@ import { archiveReadable } from './archive';
 import { deleteWalInContainer, deleteWalOnHost, hostArchiveDir, listArchiveEntries, type WalDeleteResult } from './archiveFiles';
 import { listBaseBackups, type BaseBackupEntry } from './baseStore';
 import { archiveLocation, readArchivingSettings } from './facts';
+import { LABEL_RECOVERY } from './recovery';
 import { usableBaseBackups } from './status';
 import { planBaseRetention, planWalPrune, type ArchiveEntry, type BaseDecision, type WalPruneDecision } from './walRetention';
 
@@ -55,6 +56,10 @@ export async function planPitrPrune(docker: DockerClient, options: PitrPruneOpti
   const op = beginOperation(options);
   const { server } = await openServer(docker, options.container, op);
   const name = server.container.name;
+  const running = (await docker.listContainers()).find((c) => c.labels[LABEL_RECOVERY] === name);
+  if (running) {
+    throw new PgBackupError('refused', `A point-in-time recovery of ${name} is under way or was killed (container ${running.name}): prune once it has ended, or remove a killed one with \`pg-docker-backup cleanup ${name}\`. Nothing was deleted.`);
+  }
   const settings = await readArchivingSettings(docker, server.target, server.maintenanceDb, op.signal);
   const all = await listBaseBackups(options.dir, name);
   const mine = usableBaseBackups(all, settings);
