@@ -12,6 +12,7 @@ import type { Services } from '../services';
 import type { Node } from '../tree/nodes';
 import { confirmModal, confirmTyped, pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
 import type { CommandContext, CommandHandler } from './context';
+import { storedKeys } from '../encryptionKeys';
 
 async function containerOf({ model }: CommandContext, node: Node | undefined, question: string): Promise<PgContainer | undefined> {
   if (node && (node.kind === 'container' || node.kind === 'database' || node.kind === 'pitr')) return node.container;
@@ -115,12 +116,14 @@ export const pitrRecoverCommand: CommandHandler = async (ctx, node) => {
     }
     const time = await askTime(c, database, s);
     if (!time) return;
-    const options = { container: c.name, database, time, dir: services.settings.backupDirectory, dropPrevious: !services.settings.keepPreviousDatabase, logger: services.logger };
+    // an encrypted base backup opens with the stored key (Set Encryption Passphrase or Identity…)
+    const keys = await storedKeys(services.context.secrets);
+    const options = { container: c.name, database, time, dir: services.settings.backupDirectory, dropPrevious: !services.settings.keepPreviousDatabase, logger: services.logger, keys };
     const plan = await runWithProgress(`Planning the recovery of ${database}`, (signal, onProgress) => planPitrRestore(services.docker, { ...options, signal, onProgress, discovery: services.discovery(signal) }));
     if (!(await confirmModal(`Recover "${plan.database}" in ${plan.container.name} to ${plan.target.text}?`, plan.steps.map((st, i) => `${i + 1}. ${st}`).join('\n'), 'Recover'))) return;
     if (plan.container.protected && !(await confirmTyped(plan.container.name, plan.database, 'replace it'))) return;
     const r = await runWithProgress(`Recovering ${plan.database} to ${formatLocal(new Date(plan.target.time!))}`, (signal, onProgress) =>
-      executePitrRestore(services.docker, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }),
+      executePitrRestore(services.docker, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal), keys }),
     );
     await model.refresh();
     for (const w of r.warnings) void vscode.window.showWarningMessage(w);
