@@ -179,4 +179,17 @@ describe('point-in-time recovery (pitr)', function () {
     assert.deepEqual(await recoveryContainers(), []);
     assert.deepEqual(await recoveryVolumes(), []);
   });
+
+  it('pitr prune on an archive volume deletes the WAL before the base backup through the container; the base backup and later WAL stay', async function () {
+    const ls = async () => (await docker().exec(pg.name, ['ls', ARCHIVE])).stdout.split('\n').filter(Boolean);
+    const before = await ls();
+    const r = await cli(['pitr', 'prune', pg.name, '--keep-last', '1', '--yes', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const j = r.json as { keep: string[]; delete: string[]; wal: { cutoff: string; archive: { via: string } }; walDeleted: string[] };
+    assert.equal(j.wal.archive.via, 'container');
+    assert.deepEqual([j.keep.length, j.delete], [1, []], 'the only (newest) base backup stays');
+    assert.ok(j.walDeleted.length >= 1, 'the segments written before the base backup went');
+    assert.ok(j.walDeleted.every((n) => n.slice(8) < j.wal.cutoff.slice(8)));
+    assert.deepEqual(await ls(), before.filter((n) => !j.walDeleted.includes(n)));
+  });
 });
