@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { deleteWalInContainer } from '../../src/core/pitr/archiveFiles';
 import { cleanup, cli, containerState, docker, requireDocker, sql, startPostgres, tempDir, waitFor, type PgTestContainer } from './harness';
-import { S3_KEYS, startS3Server, type TestServer } from './remoteServers';
+import { remoteTestEnv, startS3Server, type TestServer } from './remoteServers';
 
 /**
  * pitr prune, encrypted and uploaded base backups, and cleanup of a killed recovery, against one real
@@ -57,15 +57,7 @@ describe('pitr: retention, encrypted and remote base backups, killed recoveries'
     assert.equal(chown.exitCode, 0, chown.stderr);
     await sql(pg, 'shop', 'CREATE TABLE item (id serial PRIMARY KEY, label text NOT NULL)');
     dir = path.join(work, 'backups');
-    env = {
-      PG_DOCKER_BACKUP_DIR: dir,
-      AWS_ACCESS_KEY_ID: S3_KEYS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3_KEYS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      PG_DOCKER_BACKUP_REMOTES: path.join(work, 'remotes.json'),
-    };
+    env = remoteTestEnv(work, dir);
     await fs.writeFile(env.PG_DOCKER_BACKUP_REMOTES, JSON.stringify([{ name: 'team', url: 's3://backups/team', endpoint: s3.endpoint }]));
     identity = path.join(work, 'key.txt');
     const k = await cli(['keygen', '-o', identity, '--json']);
