@@ -158,10 +158,12 @@ describe('pitr: retention, encrypted and remote base backups, killed recoveries'
     const target = pg.target;
     await fs.writeFile(path.join(hostArchive, '00000001000000000000000A.00000028.backup'), 'x');
     await fs.chown(path.join(hostArchive, '00000001000000000000000A.00000028.backup'), 999, 999).catch(() => undefined);
-    const r = await deleteWalInContainer(docker(), target, ARCHIVE, ['00000001000000000000000A.00000028.backup', '000000010000000000000000', '0000000100000000000000FF']);
+    await fs.symlink('/etc/hostname', path.join(hostArchive, '0000000100000000000000FE'));
+    const r = await deleteWalInContainer(docker(), target, ARCHIVE, ['00000001000000000000000A.00000028.backup', '0000000100000000000000FE', '0000000100000000000000FF']);
     assert.deepEqual(r.deleted, ['00000001000000000000000A.00000028.backup']);
     assert.deepEqual(r.skipped.map((s) => s.reason), ['a symlink now', 'gone already']);
-    assert.ok((await fs.lstat(path.join(hostArchive, '000000010000000000000000'))).isSymbolicLink());
+    assert.ok((await fs.lstat(path.join(hostArchive, '0000000100000000000000FE'))).isSymbolicLink());
+    await fs.rm(path.join(hostArchive, '0000000100000000000000FE'));
     const ln = await docker().exec(pg.name, ['ln', '-s', ARCHIVE, '/tmp/archive-link'], { user: 'root' });
     assert.equal(ln.exitCode, 0, ln.stderr);
     await assert.rejects(deleteWalInContainer(docker(), target, '/tmp/archive-link', ['0000000100000000000000FF']), /symlink/);

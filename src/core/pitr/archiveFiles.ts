@@ -24,17 +24,21 @@ const LIST_SCRIPT = [
 ].join('\n');
 
 /**
- * `sh -c`, $1 the folder, then file names: deletes each that is still a regular file (not a symlink);
- * refuses the whole folder when its physical path is not $1 (a symlink on the way). Prints one line a name.
+ * `sh -c`, $1 the folder, then file names: deletes those that are still regular files (not symlinks) with
+ * one `rm` (the names are checked to be plain WAL names, so the unquoted list cannot split or glob);
+ * refuses the whole folder when its physical path is not $1 (a symlink on the way). One line a name.
  */
 const DELETE_SCRIPT = [
   'd=$1; shift',
-  'real=$(cd -P -- "$d" 2>/dev/null && pwd -P) || { echo "nodir"; exit 3; }',
-  '[ "$real" = "$d" ] || { echo "symlinked $real"; exit 4; }',
+  'cd -P -- "$d" 2>/dev/null || { echo "nodir"; exit 3; }',
+  '[ "$(pwd -P)" = "$d" ] || { echo "symlinked $(pwd -P)"; exit 4; }',
+  'ok=',
   'for n in "$@"; do',
-  '  f="$d/$n"',
-  '  if [ -L "$f" ]; then echo "skip symlink $n"; elif [ ! -f "$f" ]; then echo "skip gone $n"; elif rm -f -- "$f"; then echo "deleted $n"; else echo "skip failed $n"; fi',
+  '  case $n in *[!0-9A-Za-z.]*|.*) echo "skip name $n"; continue;; esac',
+  '  if [ -L "$n" ]; then echo "skip symlink $n"; elif [ ! -f "$n" ]; then echo "skip gone $n"; else ok="$ok $n"; fi',
   'done',
+  '[ -z "$ok" ] || rm -f -- $ok',
+  'for n in $ok; do if [ -e "$n" ] || [ -L "$n" ]; then echo "skip failed $n"; else echo "deleted $n"; fi; done',
 ].join('\n');
 
 const TYPES: Record<string, ArchiveEntryType> = { f: 'file', l: 'symlink', o: 'other' };
@@ -82,7 +86,7 @@ export async function deleteWalInContainer(docker: DockerClient, target: PgTarge
     for (const l of lines) {
       const [what, a, b] = l.split(' ');
       if (what === 'deleted') out.deleted.push(a);
-      else if (what === 'skip') out.skipped.push({ name: b, reason: a === 'symlink' ? 'a symlink now' : a === 'gone' ? 'gone already' : 'could not be deleted' });
+      else if (what === 'skip') out.skipped.push({ name: b, reason: a === 'symlink' ? 'a symlink now' : a === 'gone' ? 'gone already' : a === 'name' ? 'not a WAL file name' : 'could not be deleted' });
     }
   }
   return out;
