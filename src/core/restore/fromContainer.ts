@@ -120,8 +120,13 @@ export async function copyDatabaseStream(docker: DockerClient, source: Container
   const loadArgv = restoreArgv('custom', target.user, database);
   const loading = execClient(docker, target, loadArgv, { stdin: pipe, signal: op.signal, what: 'The copy' });
   const load = await loading.then((r) => ({ r, e: undefined }), (e: unknown) => ({ r: undefined, e }));
-  // The loader is gone: nobody reads the pipe any more, so the dump must not wait on it.
-  if (!pipe.readableEnded) stopDump.abort();
+  // The loader is gone: nobody reads the pipe any more, so the dump must not wait on it. pg_restore that
+  // succeeded may exit before the last bytes of the stream arrive (it stops after the last entry it needs):
+  // then the rest is drained and the dump finishes; one that failed stops the dump.
+  if (!pipe.readableEnded) {
+    if (load.r?.exitCode === 0) pipe.resume();
+    else stopDump.abort();
+  }
   const dump = await dumping.then((r) => ({ r, e: undefined }), (e: unknown) => ({ r: undefined, e }));
   throwIfAborted(op.signal, 'The copy');
   // The dump's own failure explains a loader that saw its input end early.
