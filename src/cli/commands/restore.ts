@@ -18,7 +18,7 @@ import { backupDirFor, discoveryFor, dockerFor } from '../services';
 
 export const usage =
   'pg-docker-backup restore <backup-file | remote-object> [--dir DIR] [--to CONTAINER] [--database DB] [--stop CONTAINER]... [--jobs N] [--temp-dir DIR] [--identity FILE] [--passphrase] [--allow-meta-commands] [--dry-run] [--drop-previous] [--no-checks] [--check-timeout S] [--yes] [--json]\n' +
-  '                        [--table T]... [--schema S]... [--replace-tables] [--create-roles[=nologin]] [--no-owner] [--role-map OLD=NEW]...\n' +
+  '                        [--table T]... [--schema S]... [--replace-tables] [--create-roles[=nologin]] [--roles-file F] [--allow-privileged-roles] [--no-owner] [--role-map OLD=NEW]...\n' +
   '       pg-docker-backup restore --undo [<container> | --to CONTAINER] [--database DB] [--stop CONTAINER]... [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 /** Prints the plan (stdout for --dry-run, stderr before running); true when that is all to do. */
@@ -81,6 +81,8 @@ const RESTORE_OPTIONS = {
     schema: { type: 'string', short: 'n', multiple: true },
     'replace-tables': { type: 'boolean' },
     'create-roles': { type: 'boolean' },
+    'roles-file': { type: 'string' },
+    'allow-privileged-roles': { type: 'boolean' },
     'no-owner': { type: 'boolean' },
     'role-map': { type: 'string', multiple: true },
     ...keyOptions,
@@ -124,7 +126,11 @@ export async function restoreCommand(ctx: CliContext, args: string[]): Promise<n
     tables: values.table,
     schemas: values.schema,
     replaceTables: values['replace-tables'],
-    createRoles: values['create-roles'] ? (nologin ? 'nologin' : 'file') : undefined,
+    // --roles-file F says where the roles come from: it implies --create-roles
+    createRoles: values['create-roles'] || values['roles-file'] ? (nologin ? 'nologin' : 'file') : undefined,
+    rolesFile: values['roles-file'],
+    allowPrivilegedRoles: values['allow-privileged-roles'],
+    backupDir: backupDirFor(ctx, values.dir),
     noOwner: values['no-owner'],
     roleMap: values['role-map'] ? parseRoleMap(values['role-map']) : undefined,
     ...common,
@@ -161,7 +167,7 @@ function restoreJson(plan: RestorePlan, r: RestoreResult, checks: CheckReport | 
     stopped: plan.stopContainers.map((a) => a.name),
     jobs: plan.jobs,
     tables: plan.selection?.tables ?? null,
-    roles: { missing: plan.roles.missing, created: plan.roles.create, reassigned: plan.roles.reassign },
+    roles: { missing: plan.roles.missing, created: plan.roles.create, definitions: plan.roles.definitions ?? null, rolesFile: plan.roles.rolesFile ?? null, reassigned: plan.roles.reassign },
     durationMs: r.durationMs,
     downtimeMs: r.downtimeMs,
     warnings: r.warnings,

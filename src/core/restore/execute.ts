@@ -247,7 +247,7 @@ async function lockedRestore(server: PgServer, plan: RestorePlan, options: Execu
 
 /** --replace-tables: the rows of the chosen tables replaced in the live database, in one transaction. */
 async function lockedReplace(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, started: number): Promise<RestoreResult> {
-  await replaceTables(server, plan, op, options.keys);
+  await replaceTables(server, plan, op, options.keys, options.containerTempDir);
   const durationMs = Date.now() - started;
   op.log.info(`replaced ${plan.selection!.tables.join(', ')} in ${plan.container.name}/${plan.database} from ${plan.backup.fileName} in ${formatDuration(durationMs)}`);
   op.progress.step('done', `Replaced ${plan.selection!.tables.join(', ')} in "${plan.database}"`);

@@ -172,10 +172,10 @@ export async function streamLoad(docker: DockerClient, target: PgTarget, src: In
   return { argv: client, result: r };
 }
 
-/** pg_restore -j on an archive copied into the container. */
+/** pg_restore -j on an archive copied into the container (or a directory dump unpacked there), with the extras' `-L` list. */
 export async function parallelLoad(docker: DockerClient, target: PgTarget, file: string, jobs: number, database: string, op: Operation, extras?: LoaderExtras): Promise<LoaderRun> {
   const argv = restoreArgv('custom', target.user, database, { file, jobs }, extras);
-  const result = await execClient(docker, target, argv, { stdout: discard(), signal: op.signal, what: 'The restore' });
+  const result = await execClient(docker, target, withList(argv, extras), { stdout: discard(), signal: op.signal, what: 'The restore' });
   return { argv, result };
 }
 

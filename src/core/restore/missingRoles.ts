@@ -105,11 +105,20 @@ export async function createMissingRoles(plan: MissingRolesPlan, options: Operat
   if (!server || !roles) throw new PgBackupError('usage', 'createMissingRoles needs a plan made by planMissingRoles.');
   if (roles.length === 0) return { created: [] };
   if (plan.dangerous.length > 0 && !options.allowDangerous) throw dangerousRefusal(plan);
+  await createRolesInOneTransaction(server, roles, op.signal);
+  op.log.info(`created roles in ${server.container.name}: ${roles.map((r) => r.name).join(', ')}`);
+  return { created: roles.map((x) => x.name) };
+}
+
+/**
+ * `CREATE ROLE … WITH …` for each role, all or none (one transaction), through psql's stdin so that a
+ * password verifier never reaches argv or a log; built from parsed data only.
+ */
+export async function createRolesInOneTransaction(server: PgServer, roles: readonly ParsedRole[], signal?: AbortSignal): Promise<void> {
+  if (!roles.length) return;
   const script = ['BEGIN;', ...roles.map((r) => `${createRoleSql(r)};`), 'COMMIT;', ''].join('\n');
   // terse: an error names the role, never quotes the statement (which may hold a password verifier)
   const argv = ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=terse', '-U', server.target.user, '-d', dbConninfo(server.maintenanceDb)];
-  op.log.info(`creating roles in ${server.container.name}: ${roles.map((r) => r.name).join(', ')}`);
-  const r = await execClient(server.docker, server.target, argv, { stdin: Readable.from([script]), signal: op.signal, what: 'Creating the roles' });
+  const r = await execClient(server.docker, server.target, argv, { stdin: Readable.from([script]), signal, what: 'Creating the roles' });
   if (r.exitCode !== 0) throw clientError(server.target, 'psql', r, 'Creating the missing roles (none was created)');
-  return { created: roles.map((x) => x.name) };
 }

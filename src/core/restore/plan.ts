@@ -7,17 +7,18 @@ import { runningApps } from '../postgres/appContainers';
 import type { DatabaseInfo, ServerInfo } from '../postgres/client';
 import { checkContainerName, type AppContainer } from '../postgres/discovery';
 import { formatBytes } from '../progress';
-import { errorMessage } from '../errors';
 import { queryJson } from '../postgres/client';
 import { attachServer, openServer } from '../postgres/server';
 import type { KeyMaterial, StageRecord } from '../pipeline/stage';
 import type { BackupEntry } from '../store/backupStore';
 import { readDumpNeeds, type DumpNeeds } from './dumpNeeds';
-import { readRoleNeeds, rolesInToc } from './roleNeeds';
+import { readRoleNeeds } from './roleNeeds';
+import { rolesFileFor, selectedRoles, tocFor } from './planFacts';
+import type { RolesFileFacts } from './rolesFromFile';
 import { decideRoles, type RolesChoice, type RolesPlan } from './roles';
 import { liveTablesSql, selectTables, type Referencing } from './selective';
 import { decideSelection, isSelective, replaceSteps, type SelectionPlan, type SelectionRequest } from './selectivePlan';
-import { readArchiveToc, type ArchiveToc } from './toc';
+import type { ArchiveToc } from './toc';
 import { versionPitfalls } from './pitfalls';
 import type { BackupFormat } from '../store/naming';
 import { inspectSource, type BackupSource } from './source';
@@ -44,6 +45,8 @@ export interface RestoreOptions extends OperationContext, RolesChoice, Selection
   allowMetaCommands?: boolean;
   /** Keys for an encrypted backup (age identities or passphrase); never in the plan, logs or messages. */
   keys?: KeyMaterial;
+  /** The backup folder, where `createRoles: 'file'` also looks for the container's roles file. */
+  backupDir?: string;
 }
 
 /**
@@ -149,6 +152,8 @@ export interface RestoreFacts {
   roleNeeds?: { needed?: string[]; source: RolesPlan['source'] };
   /** `pg_roles` of the target. */
   existingRoles?: string[];
+  /** With `createRoles: 'file'`: the roles file and what it holds. */
+  rolesFile?: RolesFileFacts;
   /** For --replace-tables: the live database's answer about the selected tables. */
   liveTables?: { missing: string[]; referencing: Referencing[] };
 }
@@ -190,11 +195,11 @@ function refuseVersionPitfalls(facts: RestoreFacts): { warnings: string[] } {
 
 /**
  * pg_restore jobs: an unencrypted, ungzipped custom archive (copied into the container) of 32 MiB and more,
- * or a directory dump (unpacked there anyway, so parallel at any size), one per CPU up to 8 or as asked;
- * everything else (and a selective restore, whose list goes to pg_restore beside it) streams with one.
+ * or a directory dump (unpacked there anyway, so parallel at any size, selective too), one per CPU up to 8 or
+ * as asked; everything else (and a selective restore of a custom archive) streams with one.
  */
 function jobsFor(source: BackupSource, asked: number | undefined, cpus: number, selective: boolean): number {
-  const parallelPossible = !selective && (source.format === 'directory' || (source.format === 'custom' && source.stages.length === 0));
+  const parallelPossible = source.format === 'directory' || (!selective && source.format === 'custom' && source.stages.length === 0);
   if (!parallelPossible) return 1;
   if (asked !== undefined) return Math.max(1, Math.trunc(asked));
   if (source.entry.sizeBytes < PARALLEL_MIN_BYTES && source.format === 'custom') return 1;
@@ -220,9 +225,10 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
       format: source.format,
       container: facts.container.name,
       targetUser: facts.targetUser ?? 'postgres',
-      needed: !facts.existingRoles || selection?.mode === 'replace' ? [] : selection ? selectedRoles(facts, selection) : facts.roleNeeds?.needed,
+      needed: !facts.existingRoles || selection?.mode === 'replace' ? [] : selection ? selectedRoles(facts.toc, facts.roleNeeds?.needed, selection) : facts.roleNeeds?.needed,
       source: facts.roleNeeds?.source ?? 'unknown',
       existing: facts.existingRoles ?? [],
+      rolesFile: facts.rolesFile,
     },
     request,
   );
@@ -274,25 +280,6 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
   return { ...plan, steps: selection?.mode === 'replace' ? replaceSteps({ ...plan, selection }) : planSteps(plan) };
 }
 
-/** The roles the entries of a selective restore name (all the dump's roles when the archive was not read). */
-function selectedRoles(facts: RestoreFacts, selection: SelectionPlan): string[] | undefined {
-  if (!facts.toc) return facts.roleNeeds?.needed;
-  const ids = new Set(selection.listIds);
-  return rolesInToc({ entries: facts.toc.entries.filter((e) => ids.has(e.id)) });
-}
-
-/** A custom archive's TOC, when a selective restore or the roles need it; a read error is kept for the decision. */
-async function tocFor(source: BackupSource, options: RestoreOptions, signal?: AbortSignal): Promise<{ toc?: ArchiveToc; tocError?: string }> {
-  const encrypted = source.stages.some((s) => s.kind === 'encrypt') && !options.keys;
-  if (source.format !== 'custom' || encrypted || (!isSelective(options) && source.entry.manifest?.roles)) return {};
-  try {
-    return { toc: await readArchiveToc({ path: source.entry.path, fileName: source.entry.fileName, stages: source.stages, keys: options.keys }, signal) };
-  } catch (e) {
-    if (signal?.aborted) throw e;
-    return { tocError: errorMessage(e).replace(/\.$/, '') };
-  }
-}
-
 /** Works out what a restore will do, refusing early (before anything changes) where it cannot work. */
 export async function planRestore(docker: DockerClient, options: RestoreOptions): Promise<RestorePlan> {
   const op = beginOperation(options);
@@ -310,7 +297,8 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
   });
   const c = server.container;
   const dumpMajor = source.content.pgDumpMajor ?? (source.entry.pgDumpVersion ? Number.parseInt(source.entry.pgDumpVersion, 10) : undefined);
-  const { toc, tocError } = await tocFor(source, options, op.signal);
+  const { toc, tocError } = await tocFor(source, { keys: options.keys, selective: isSelective(options) }, op.signal);
+  const rolesFile = await rolesFileFor(source, options);
   const [apps, cpus, needs, roleNeeds] = await Promise.all([
     runningApps(docker, options.stop, c.appContainers),
     options.jobs === undefined && (source.format === 'directory' || (source.format === 'custom' && source.entry.sizeBytes >= PARALLEL_MIN_BYTES)) ? docker.cpuCount(c.id).catch(() => 1) : Promise.resolve(1),
@@ -347,6 +335,7 @@ export async function planRestore(docker: DockerClient, options: RestoreOptions)
     tocError,
     roleNeeds,
     existingRoles: Array.isArray(extra.roles) ? (extra.roles as string[]) : undefined,
+    rolesFile,
     liveTables,
   };
   return attachServer(decideRestore(facts, options, op.now()), server);

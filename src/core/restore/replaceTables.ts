@@ -6,24 +6,61 @@ import { dbConninfo, execClient } from '../postgres/client';
 import type { PgServer } from '../postgres/server';
 import type { KeyMaterial } from '../pipeline/stage';
 import { openInput } from './input';
-import { failingStatement, withList } from './loaders';
+import { extractIntoContainer, failingStatement, withList } from './loaders';
+import { ARCHIVE_DIR, archivePrefix } from '../databases/leftovers';
+import { removeTempFolder } from '../postgres/containerTemp';
 import type { RestorePlan } from './plan';
 import { PlainSqlCheck } from './plainSqlCheck';
 import { replacePostamble, replacePreamble, restoreList } from './selective';
 
+/** pg_restore writing the archive's selected data entries as SQL into `script`, and how to finish with its input. */
+interface Producer {
+  producing: Promise<ExecResult>;
+  /** Stops the input (custom) or removes the unpacked dump (directory); resolves to an error reading the backup file, if any. */
+  finish: () => Promise<unknown>;
+}
+
 /**
- * Replaces the rows of the plan's tables in the live database in ONE transaction: pg_restore in the container
- * turns the archive's data entries (and sequence positions) into SQL (the archive streams in on stdin, the
- * `-L` list goes beside it), that SQL passes the meta-command check here, and psql runs it between the
- * delete and the foreign-key check (replacePreamble / replacePostamble) with --single-transaction: any error
- * rolls everything back.
+ * Custom archive: streamed in on stdin. Directory dump: its tar unpacked into a temporary folder in the container
+ * first (nothing has changed yet when that fails), pg_restore reading the folder, the folder removed by `finish`.
  */
-export async function replaceTables(server: PgServer, plan: RestorePlan, op: Operation, keys: KeyMaterial | undefined): Promise<void> {
-  const sel = plan.selection!;
+async function startProducer(server: PgServer, plan: RestorePlan, op: Operation, o: { keys?: KeyMaterial; tempDir?: string; script: Writable; signal: AbortSignal }): Promise<Producer> {
   const { docker, target } = server;
   const started = Date.now();
-  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: 'custom' as const, stages: plan.backup.stages, sha256: plan.backup.sha256, keys };
-  const input = openInput(src, (n) => op.progress.bytes(n, plan.backup.sizeBytes, started), op.signal);
+  const src = { path: plan.backup.path, fileName: plan.backup.fileName, format: plan.backup.format, stages: plan.backup.stages, sha256: plan.backup.sha256, keys: o.keys };
+  const onBytes = (n: number) => op.progress.bytes(n, plan.backup.sizeBytes, started);
+  const pgRestore = ['pg_restore', '-f', '-', '--data-only'];
+  const list = { list: restoreList(plan.selection!.listIds) };
+  if (plan.backup.format !== 'directory') {
+    const input = openInput(src, onBytes, op.signal);
+    const producing = execClient(docker, target, withList(pgRestore, list), { stdin: input.stream, stdout: o.script, signal: o.signal, what: 'Reading the tables from the archive' });
+    return { producing, finish: async () => (input.stop(), input.done.then(() => undefined, (e: unknown) => e)) };
+  }
+  const copy = await extractIntoContainer(docker, target, { ...src, sizeBytes: plan.backup.sizeBytes }, o.tempDir ?? ARCHIVE_DIR, archivePrefix(plan.database), onBytes, op.signal);
+  const remove = async () => {
+    const why = await removeTempFolder(docker, target, copy.file);
+    if (why !== undefined) op.log.warn(`could not remove the temporary folder ${copy.file} in ${plan.container.name} (${why}): \`pg-docker-backup cleanup ${plan.container.name}\` removes it`);
+  };
+  if (copy.fatal || copy.failure) {
+    await remove();
+    o.script.end();
+    if (copy.fatal) throw copy.fatal;
+    throw new PgBackupError('failed', `Could not unpack ${plan.backup.fileName} into a temporary folder in ${plan.container.name} (${copy.failure}): free space there or choose another folder in the container (--temp-dir DIR). Nothing was changed in "${plan.database}".`);
+  }
+  const producing = execClient(docker, target, withList([...pgRestore, '--', copy.file], list), { stdout: o.script, signal: o.signal, what: 'Reading the tables from the dump' });
+  return { producing, finish: async () => (await producing.catch(() => undefined), await remove(), undefined) };
+}
+
+/**
+ * Replaces the rows of the plan's tables in the live database in ONE transaction: pg_restore in the container
+ * turns the archive's data entries (and sequence positions) into SQL (a custom archive streams in on stdin, the
+ * `-L` list goes beside it; a directory dump is unpacked in the container first), that SQL passes the
+ * meta-command check here, and psql runs it between the delete and the foreign-key check (replacePreamble /
+ * replacePostamble): any error rolls everything back.
+ */
+export async function replaceTables(server: PgServer, plan: RestorePlan, op: Operation, keys: KeyMaterial | undefined, tempDir?: string): Promise<void> {
+  const sel = plan.selection!;
+  const { docker, target } = server;
   const script = new PassThrough({ highWaterMark: 1024 * 1024 });
   const check = new PlainSqlCheck({ fileName: `the SQL pg_restore made of ${plan.backup.fileName}` });
   const body = script.pipe(check);
@@ -38,13 +75,13 @@ export async function replaceTables(server: PgServer, plan: RestorePlan, op: Ope
     yield Buffer.from(replacePostamble(tables));
   }
   const psqlArgv = ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-U', target.user, '-d', dbConninfo(plan.database)];
-  const pgRestore = ['pg_restore', '-f', '-', '--data-only'];
   op.progress.step('restore', `Replacing the rows of ${sel.tables.join(', ')} in "${plan.database}" (one transaction)`);
   const abort = new AbortController();
   const signal = op.signal ? AbortSignal.any([op.signal, abort.signal]) : abort.signal;
   let checkError: unknown;
   body.on('error', (e) => (checkError ??= e));
-  producing = execClient(docker, target, withList(pgRestore, { list: restoreList(sel.listIds) }), { stdin: input.stream, stdout: script, signal, what: 'Reading the tables from the archive' });
+  const producer = await startProducer(server, plan, op, { keys, tempDir, script, signal });
+  producing = producer.producing;
   const loading = execClient(docker, target, psqlArgv, { stdin: Readable.from(feed()), stdout: new Writable({ write: (_c, _e, cb) => cb() }), signal, what: 'Replacing the tables' });
   // psql stopped at an error: pg_restore, whose output nobody reads any more, is stopped too.
   const loaded = await loading.then(
@@ -52,9 +89,8 @@ export async function replaceTables(server: PgServer, plan: RestorePlan, op: Ope
     (e: unknown) => ({ ok: false, e }),
   );
   if (!loaded.ok) abort.abort();
-  const made = await producing!.then((r) => ({ r }), (e: unknown) => ({ e }));
-  input.stop();
-  const readError = await input.done.then(() => undefined, (e: unknown) => e);
+  const made = await producing.then((r) => ({ r }), (e: unknown) => ({ e }));
+  const readError = await producer.finish();
   const nothing = `nothing was changed in "${plan.database}" (the transaction was rolled back)`;
   if (op.signal?.aborted) throw new PgBackupError('cancelled', `Replacing the tables was cancelled: ${nothing}.`);
   const fail = (why: string, cause?: unknown, detail?: string) => new PgBackupError('failed', `Replacing ${sel.tables.join(', ')} in "${plan.database}" failed, ${nothing}: ${why.replace(/\.$/, '')}.`, { cause, detail });

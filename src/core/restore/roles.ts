@@ -1,5 +1,7 @@
 import { PgBackupError } from '../errors';
 import { quoteIdent } from '../postgres/sql';
+import type { ParsedRole } from './rolesFile';
+import { decideRoleDefinitions, type RoleDefinitionView, type RolesFileFacts } from './rolesFromFile';
 
 /**
  * Roles and ownership, the pure part: which roles a dump refers to that the target server lacks, and what
@@ -10,6 +12,10 @@ import { quoteIdent } from '../postgres/sql';
 export interface RolesChoice {
   /** Create the missing roles (`nologin`: as NOLOGIN roles; `file`: from the roles file of `backup --all`, else NOLOGIN). */
   createRoles?: 'file' | 'nologin';
+  /** With `createRoles: 'file'`: this roles file instead of the newest one beside the backup. */
+  rolesFile?: string;
+  /** With `createRoles: 'file'`: keep SUPERUSER, REPLICATION, BYPASSRLS and CREATEROLE from the roles file. */
+  allowPrivilegedRoles?: boolean;
   /** Let the target's user own everything. */
   noOwner?: boolean;
   /** old role → role of the target that owns what the old one owned. */
@@ -23,8 +29,12 @@ export interface RolesPlan {
   source: 'manifest' | 'archive' | 'sql' | 'unknown';
   /** Of `needed`, the ones the target lacks. */
   missing: string[];
-  /** Created as NOLOGIN roles before the restore and kept (they own what the dump gives them). */
+  /** Created before the restore and kept (they own what the dump gives them): from the roles file, else NOLOGIN. */
   create: string[];
+  /** How each role of `create` is made (attributes from the roles file, or NOLOGIN); never a password. */
+  definitions?: RoleDefinitionView[];
+  /** The roles file the definitions come from. */
+  rolesFile?: string;
   /**
    * Created as NOLOGIN stand-ins before the restore, so that the dump's `OWNER TO`/`GRANT` work; after it,
    * what they own in the scratch database is reassigned, their grants dropped, and they are dropped.
@@ -83,6 +93,8 @@ export interface RolesFacts {
   source: RolesPlan['source'];
   /** `pg_roles` of the target. */
   existing: string[];
+  /** With `createRoles: 'file'`: the roles file found (or named) and what it holds. */
+  rolesFile?: RolesFileFacts;
 }
 
 /** The refusal when roles are missing and no choice was made: front ends offer the choices. */
@@ -106,6 +118,7 @@ export function decideRoles(f: RolesFacts, choice: RolesChoice): RolesPlan {
   const map = choice.roleMap ?? {};
   if (choice.noOwner && Object.keys(map).length) throw new PgBackupError('usage', '--no-owner and --role-map do not go together: with --no-owner the target’s user owns everything.');
   if (choice.noOwner && choice.createRoles) throw new PgBackupError('usage', '--no-owner and --create-roles do not go together: choose one.');
+  if (choice.rolesFile && choice.createRoles !== 'file') throw new PgBackupError('usage', '--roles-file goes with --create-roles (not --create-roles=nologin).');
   for (const [from, to] of Object.entries(map)) {
     if (!existing.has(to)) throw new PgBackupError('refused', `--role-map ${from}=${to}: ${f.container} has no role "${to}"; create it first or map to one it has. Nothing was changed.`);
     if (existing.has(from)) {
@@ -116,7 +129,7 @@ export function decideRoles(f: RolesFacts, choice: RolesChoice): RolesPlan {
   if (unhandled.length && !choice.noOwner && !choice.createRoles) {
     throw new MissingRolesError(
       `${f.fileName} refers to role${unhandled.length > 1 ? 's' : ''} ${list(unhandled)} that ${f.container} lacks, so the restore would stop at the first \`OWNER TO\` or \`GRANT\`: ` +
-        `pass --create-roles (create ${unhandled.length > 1 ? "them as NOLOGIN roles" : "it as a NOLOGIN role"}), --no-owner (${f.targetUser} owns everything) or --role-map ${unhandled[0]}=EXISTING_ROLE. Nothing was changed.`,
+        `pass --create-roles (create ${unhandled.length > 1 ? 'them' : 'it'} from the roles file of backup --all, else as NOLOGIN), --no-owner (${f.targetUser} owns everything) or --role-map ${unhandled[0]}=EXISTING_ROLE. Nothing was changed.`,
       unhandled,
       f.targetUser,
     );
@@ -128,7 +141,9 @@ export function decideRoles(f: RolesFacts, choice: RolesChoice): RolesPlan {
   const pgRestoreArgs = choice.noOwner && f.format !== 'sql' ? ['--no-owner', '--no-privileges'] : [];
   const steps: string[] = [];
   if (f.source === 'unknown' && (choice.noOwner || choice.createRoles || mapped.length)) steps.push('The roles the backup refers to could not be read; a missing one stops the restore before the swap, with nothing changed.');
-  if (create.length) steps.push(`Create the missing role${create.length > 1 ? 's' : ''} ${list(create)} in ${f.container} as NOLOGIN (kept: ${create.length > 1 ? 'they own' : 'it owns'} the restored objects).`);
+  const defs = create.length && choice.createRoles === 'file' ? decideRoleDefinitions(create, f.rolesFile ?? { lookedIn: [] }, { container: f.container, allowPrivileged: !!choice.allowPrivilegedRoles }) : undefined;
+  if (defs) steps.push(...defs.steps);
+  else if (create.length) steps.push(`Create the missing role${create.length > 1 ? 's' : ''} ${list(create)} in ${f.container} as NOLOGIN (kept: ${create.length > 1 ? 'they own' : 'it owns'} the restored objects).`);
   if (choice.noOwner && f.format !== 'sql') steps.push(`Restore without owners and grants (pg_restore --no-owner --no-privileges): ${f.targetUser} owns everything.`);
   if (standIns.length) {
     steps.push(
@@ -136,12 +151,17 @@ export function decideRoles(f: RolesFacts, choice: RolesChoice): RolesPlan {
         `${reassign.map((r) => `REASSIGN OWNED BY "${r.from}" TO "${r.to}"`).join(', ')}, drop their grants, and drop the stand-in${standIns.length > 1 ? 's' : ''}.`,
     );
   }
-  return { needed, source: f.source, missing, create, standIns, reassign, pgRestoreArgs, steps };
+  const plan: RolesPlan = { needed, source: f.source, missing, create, standIns, reassign, pgRestoreArgs, steps, ...(defs ? { definitions: defs.views, rolesFile: f.rolesFile?.path } : {}) };
+  // the roles as created (password verifiers inside): hidden from JSON and logs
+  if (defs) Object.defineProperty(plan, 'roles$', { value: defs.roles, enumerable: false });
+  return plan;
 }
 
-/** `CREATE ROLE … NOLOGIN` for each name (one transaction when run together). */
-export function createRolesSql(names: readonly string[]): string[] {
-  return names.map((n) => `CREATE ROLE ${quoteIdent(n)} NOLOGIN`);
+/** The roles to create before the restore, as the plan holds them (NOLOGIN where the plan has no definition). */
+export function rolesToCreate(plan: RolesPlan): ParsedRole[] {
+  const defined = (plan as unknown as { roles$?: ParsedRole[] }).roles$ ?? [];
+  const nologin = (name: string): ParsedRole => ({ name, attributes: { login: false }, line: 0 });
+  return [...plan.create.map((n) => defined.find((r) => r.name === n) ?? nologin(n)), ...plan.standIns.map(nologin)];
 }
 
 /** In the restored database: what the stand-in owned goes to its new owner; its grants go. */

@@ -4,21 +4,27 @@ import { runStatements } from '../postgres/admin';
 import type { PgServer } from '../postgres/server';
 import type { LoaderExtras } from './loaders';
 import type { RestorePlan } from './plan';
-import { createRolesSql, dropRoleSql, reassignSql } from './roles';
+import { createRolesInOneTransaction } from './missingRoles';
+import { dropRoleSql, reassignSql, rolesToCreate } from './roles';
 import { restoreList } from './selective';
 
 /** pg_restore's extras for a plan: --no-owner/--no-privileges, and the `-L` list of a selective restore. */
 export function loaderExtras(plan: RestorePlan): LoaderExtras | undefined {
-  if (plan.backup.format !== 'custom') return undefined;
+  if (plan.backup.format === 'sql') return undefined;
   return { args: plan.roles?.pgRestoreArgs ?? [], list: plan.selection ? restoreList(plan.selection.listIds) : undefined };
 }
 
-/** Creates the plan's missing roles and stand-ins (NOLOGIN), all or none (one query string is one transaction); returns their names. */
+/**
+ * Creates the plan's missing roles (from the roles file, else NOLOGIN) and stand-ins (NOLOGIN), all or none
+ * in one transaction, passwords through psql's stdin; returns their names.
+ */
 export async function createPlannedRoles(server: PgServer, plan: RestorePlan, op: Operation): Promise<string[]> {
-  const names = [...(plan.roles?.create ?? []), ...(plan.roles?.standIns ?? [])];
-  if (!names.length) return [];
-  op.progress.step('prepare', `Creating the role${names.length > 1 ? 's' : ''} ${names.join(', ')} (NOLOGIN)`);
-  await runStatements(server.docker, server.target, server.maintenanceDb, [createRolesSql(names).join('; ')], 'creating the missing roles', op.signal);
+  if (!plan.roles) return [];
+  const roles = rolesToCreate(plan.roles);
+  if (!roles.length) return [];
+  const names = roles.map((r) => r.name);
+  op.progress.step('prepare', `Creating the role${names.length > 1 ? 's' : ''} ${names.join(', ')}`);
+  await createRolesInOneTransaction(server, roles, op.signal);
   return names;
 }
 

@@ -49,8 +49,8 @@ export function decideSelection(f: SelectionFacts, r: SelectionRequest): Selecti
     if (r.replaceTables) throw new PgBackupError('usage', '--replace-tables needs the tables to replace (--table T or --schema S).');
     return undefined;
   }
-  if (f.format !== 'custom') {
-    throw new PgBackupError('refused', `${f.fileName} is ${f.format === 'sql' ? 'a plain SQL dump' : 'a directory-format dump'}: tables can only be picked from a custom-format backup (backup --format custom) for now. Restore it whole into a new database instead. Nothing was changed.`);
+  if (f.format === 'sql') {
+    throw new PgBackupError('refused', `${f.fileName} is a plain SQL dump: tables can only be picked from a custom or directory-format backup (backup --format custom). Restore it whole into a new database instead. Nothing was changed.`);
   }
   if (!f.toc) throw new PgBackupError('refused', `Cannot pick tables from ${f.fileName}: ${f.tocError ?? 'its table of contents could not be read'}. Nothing was changed.`);
   const selected = selectTables(f.toc, r.tables ?? [], r.schemas ?? [], f.fileName);

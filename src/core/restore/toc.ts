@@ -4,10 +4,12 @@ import { pipeline } from 'node:stream/promises';
 import { PgBackupError, errorMessage } from '../errors';
 import { decoders } from '../pipeline/layers';
 import type { KeyMaterial, StageRecord } from '../pipeline/stage';
+import { tarFirstMember } from '../backup/format';
 
 /**
  * A custom-format archive's table of contents, read from the archive's own header on this machine
- * (pg_backup_archiver.c ReadHead/ReadToc, archive versions 1.12 to 1.16: pg_dump 9.6 to 18).
+ * (pg_backup_archiver.c ReadHead/ReadToc, archive versions 1.12 to 1.16: pg_dump 9.6 to 18); for a
+ * directory dump (stored as a tar whose first member is `toc.dat`), the same from its `toc.dat`.
  *
  * `pg_restore -l` prints the same entries but not their dependencies, and an INDEX line does not say
  * which table it belongs to; a selective restore needs both, so the TOC is read here instead.
@@ -47,7 +49,9 @@ function parse(buf: Buffer): ArchiveToc {
   if (version < v(1, 12) || version > v(1, 16, 255)) throw new Error(`archive version ${vmaj}.${vmin} is not supported for a selective restore`);
   const intSize = byte();
   const offSize = byte();
-  if (byte() !== 1) throw new Error('not a custom-format archive (directory and tar archives are restored whole)');
+  // 1: custom (a data block's state byte and offset follow each entry); 3: a directory dump's toc.dat (its data file's name)
+  const format = byte();
+  if (format !== 1 && format !== 3) throw new Error('not a custom-format archive or a directory dump');
   const readInt = () => {
     const sign = byte();
     let value = 0;
@@ -89,18 +93,29 @@ function parse(buf: Buffer): ArchiveToc {
     readStr(); // "false" (WITH OIDS)
     const deps: number[] = [];
     for (let d = readStr(); d !== undefined; d = readStr()) deps.push(Number.parseInt(d, 10));
-    // The custom format's extra TOC data: the data block's state byte and offset.
-    byte();
-    for (let k = 0; k < offSize; k++) byte();
+    // The format's extra TOC data: custom, the data block's state byte and offset; directory, the data file's name.
+    if (format === 3) readStr();
+    else for (let k = 0; k <= offSize; k++) byte();
     entries.push({ id, desc, namespace, tag, owner, deps, defn });
   }
   return { entries };
 }
 
-/** The TOC of a whole archive or of its first bytes; undefined when they end before the TOC does (pure). */
+/** `toc.dat` of a directory dump's tar (its first member), as far as `buf` has it; the buffer itself otherwise. */
+function tocBytes(buf: Buffer): Buffer {
+  if (buf.subarray(0, 5).toString('latin1') === 'PGDMP') return buf;
+  if (buf.length < 512) throw new Short();
+  const first = tarFirstMember(buf);
+  if (!first || (first.name !== 'toc.dat' && first.name !== './toc.dat')) throw new Error('not a pg_dump custom-format archive or the tar of a directory dump');
+  const size = Number.parseInt(buf.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || 'x', 8);
+  if (!Number.isSafeInteger(size)) throw new Error('the tar header of toc.dat is damaged');
+  return first.data.subarray(0, size);
+}
+
+/** The TOC of a whole archive (or a directory dump's tar) or of its first bytes; undefined when they end before the TOC does (pure). */
 export function parseArchiveToc(buf: Buffer): ArchiveToc | undefined {
   try {
-    return parse(buf);
+    return parse(tocBytes(buf));
   } catch (e) {
     if (e instanceof Short) return undefined;
     throw e;

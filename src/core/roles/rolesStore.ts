@@ -40,7 +40,11 @@ export interface RolesManifest {
 
 /** The roles files of a container, newest first. */
 export async function listRolesFiles(dir: string, container: string): Promise<{ path: string; created: Date }[]> {
-  const folder = rolesDir(dir, container);
+  return listRolesFilesIn(rolesDir(dir, container));
+}
+
+/** The roles files in one `.roles` folder, newest first (none when there is no such folder). */
+export async function listRolesFilesIn(folder: string): Promise<{ path: string; created: Date }[]> {
   const names = await fs.readdir(folder).catch(() => [] as string[]);
   const out: { path: string; created: Date; attempt: number }[] = [];
   for (const n of names) {

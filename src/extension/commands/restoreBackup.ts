@@ -37,12 +37,12 @@ async function targetOf(model: BackupModel, backup: BackupEntry): Promise<{ to: 
 type Scope = SelectionRequest & RolesChoice & { database?: string };
 
 /**
- * Tables picked from a custom backup's table of contents (schemas and tables with their row counts from the
- * manifest), into a new database or replacing them in the live one (Restore Tables…).
+ * Tables picked from a custom or directory backup's table of contents (schemas and tables with their row counts
+ * from the manifest), into a new database or replacing them in the live one (Restore Tables…).
  */
 async function chooseTables(backup: BackupEntry, database: string): Promise<Scope | undefined> {
-  if (backup.format !== 'custom') {
-    void vscode.window.showWarningMessage(`${backup.fileName} is not a custom-format backup: tables can only be picked from one (Back Up Database… → Custom). Restore Backup… restores it whole.`);
+  if (backup.format === 'sql') {
+    void vscode.window.showWarningMessage(`${backup.fileName} is a plain SQL backup: tables can only be picked from a custom or directory one (Back Up Database… → Custom). Restore Backup… restores it whole.`);
     return undefined;
   }
   const source = await inspectSource(backup.path);
@@ -73,7 +73,7 @@ async function chooseRoles(e: MissingRolesError, container: string): Promise<Rol
   const create = 'Create Missing Roles';
   const noOwner = `Let ${e.targetUser} Own Everything`;
   const map = 'Map Roles…';
-  const detail = `${e.message}\n\n${create}: NOLOGIN roles named like the missing ones, kept.\n${noOwner}: no owners or grants from the backup.\n${map}: an existing role of ${container} owns what each missing role owned.`;
+  const detail = `${e.message}\n\n${create}: from the roles file Back Up All / schedules saved for the backup's container (with their LOGIN, password and other attributes; the plan shows them), else as NOLOGIN roles; only the missing ones, kept.\n${noOwner}: no owners or grants from the backup.\n${map}: an existing role of ${container} owns what each missing role owned.`;
   const pick = await vscode.window.showWarningMessage(`The backup needs roles that ${container} lacks: ${e.missing.join(', ')}.`, { modal: true, detail }, create, noOwner, map);
   if (pick === create) return { createRoles: 'file' };
   if (pick === noOwner) return { noOwner: true };
@@ -87,14 +87,33 @@ async function chooseRoles(e: MissingRolesError, container: string): Promise<Rol
   return { roleMap };
 }
 
-/** The plan, asking about missing roles when the backup needs some the target lacks. */
+/**
+ * Roles from the roles file with SUPERUSER, REPLICATION, BYPASSRLS or CREATEROLE: a separate modal, whose
+ * default (and Escape) creates them without those attributes. Undefined: cancelled.
+ */
+async function choosePrivileged(plan: RestorePlan): Promise<boolean | undefined> {
+  const withheld = (plan.roles.definitions ?? []).filter((d) => d.withheld.length);
+  if (!withheld.length) return false;
+  const keep = 'Keep These Attributes';
+  const without = 'Create Without Them';
+  const list = withheld.map((d) => `${d.name}: ${d.withheld.map((x) => x.toUpperCase()).join(', ')}`).join('\n');
+  const detail = `The roles file ${plan.roles.rolesFile ?? ''} gives these missing roles power over the whole server of ${plan.container.name}:\n${list}\n\nOnly keep them if you trust where the roles file came from.`;
+  const pick = await vscode.window.showWarningMessage('The roles file asks for privileged roles.', { modal: true, detail }, without, keep);
+  return pick === keep ? true : pick === without ? false : undefined;
+}
+
+/** The plan, asking about missing roles when the backup needs some the target lacks (and about privileged ones). */
 async function planWithRoles(services: Services, options: RestoreOptions): Promise<RestorePlan | undefined> {
   try {
     return await planRestore(services.docker, options);
   } catch (e) {
     if (!(e instanceof MissingRolesError)) throw e;
     const choice = await chooseRoles(e, options.to ?? '');
-    return choice ? planRestore(services.docker, { ...options, ...choice }) : undefined;
+    if (!choice) return undefined;
+    const plan = await planRestore(services.docker, { ...options, ...choice });
+    const privileged = await choosePrivileged(plan);
+    if (privileged === undefined) return undefined;
+    return privileged ? planRestore(services.docker, { ...options, ...choice, allowPrivilegedRoles: true }) : plan;
   }
 }
 
@@ -109,6 +128,7 @@ async function restoreOnce(services: Services, model: BackupModel, backup: Backu
     allowMetaCommands,
     logger: services.logger,
     discovery: services.discovery(),
+    backupDir: services.settings.backupDirectory,
     ...scope,
     database: scope.database ?? database,
   });
