@@ -73,7 +73,7 @@ async function chooseRoles(e: MissingRolesError, container: string): Promise<Rol
   const create = 'Create Missing Roles';
   const noOwner = `Let ${e.targetUser} Own Everything`;
   const map = 'Map Roles…';
-  const detail = `${e.message}\n\n${create}: from the roles file Back Up All / schedules saved for the backup's container (with their LOGIN, password and other attributes; the plan shows them), else as NOLOGIN roles; only the missing ones, kept.\n${noOwner}: no owners or grants from the backup.\n${map}: an existing role of ${container} owns what each missing role owned.`;
+  const detail = `${e.message}\n\n${create}: from the roles file that backup --all or a schedule saved for the backup's container (with their LOGIN, password and other attributes; the plan shows them), else as NOLOGIN roles; only the missing ones, kept.\n${noOwner}: no owners or grants from the backup.\n${map}: an existing role of ${container} owns what each missing role owned.`;
   const pick = await vscode.window.showWarningMessage(`The backup needs roles that ${container} lacks: ${e.missing.join(', ')}.`, { modal: true, detail }, create, noOwner, map);
   if (pick === create) return { createRoles: 'file' };
   if (pick === noOwner) return { noOwner: true };
