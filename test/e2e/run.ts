@@ -3,6 +3,8 @@
  * extension (dist/ + pg-docker-backup.vsix, the file a user installs), then runs the end-to-end
  * scenario test/e2e/extension.e2e.ts against that .vsix. Its exit code is the scenario's.
  *
+ * `npm run test:e2e -- remote` runs test/e2e/remote.e2e.ts (the Remote Backups view against s3rver) instead.
+ *
  * Environment: E2E_SKIP_PACKAGE=1 reuses an existing pg-docker-backup.vsix and dist/ (quicker
  * reruns while writing tests); everything else is passed on to extension.e2e.ts (see its header).
  */
@@ -33,7 +35,9 @@ async function main(): Promise<number> {
   }
   process.stderr.write(`[e2e] ready to run the scenario after ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   // the scenario's `N passed, M failed` stays the last line
-  return run(process.execPath, ['--import=tsx', path.join(__dirname, 'extension.e2e.ts')], {
+  const scenario = process.argv[2] ?? 'extension';
+  if (!/^[a-z]+$/.test(scenario) || !fs.existsSync(path.join(__dirname, `${scenario}.e2e.ts`))) throw new Error(`no scenario test/e2e/${scenario}.e2e.ts`);
+  return run(process.execPath, ['--import=tsx', path.join(__dirname, `${scenario}.e2e.ts`)], {
     E2E_CODE_SERVER_ENTRY: entry,
     E2E_VSIX: vsix,
   });
