@@ -136,6 +136,23 @@ describe('remote copies on S3 (s3rver on loopback)', function () {
     s.close();
   });
 
+  it('a file whose sha256 differs from its manifest is refused before the object is completed: aborted, nothing left', async () => {
+    const file = path.join(work, 'changed.dump');
+    await randomFile(file, 20 * MiB);
+    const key = backupKey('team', 'c2', 'db2', 'changed.dump');
+    const s = await store();
+    const err = await rejection(s.upload(file, key, { container: 'c2', database: 'db2', sha256: '0'.repeat(64) }));
+    assert.equal(err.kind, 'failed');
+    assert.match(err.message, /^The sha256 of changed\.dump \([0-9a-f]{12}…\) differs from its manifest's \(000000000000…\); nothing was uploaded/);
+    const calls = multipartCalls(s3.requests(), key);
+    assert.equal(calls.parts.length, 3, 'every part was sent (the sha256 is known only at the end)');
+    assert.equal(calls.complete.length, 0, 'never completed');
+    assert.equal(calls.abort.length, 1, 'AbortMultipartUpload was sent');
+    assert.deepEqual((await s.list('c2')).map((b) => b.key), []);
+    assert.equal(await s.head(sidecarKey(key)), undefined);
+    s.close();
+  });
+
   it('an upload whose server is killed fails with one sentence naming the remote, after trying to abort', async () => {
     const dying = await startS3Server(['backups']);
     const file = path.join(work, 'killed.dump');
@@ -178,8 +195,10 @@ describe('remote copies on S3 (s3rver on loopback)', function () {
 
     const badKeys = await cli(['remote-list', 'team'], { ...env, AWS_ACCESS_KEY_ID: 'NOBODY' });
     assert.equal(badKeys.code, 1);
-    assert.equal(badKeys.stderr.trim().split('\n').length, 1, badKeys.stderr);
-    assert.match(badKeys.stderr, /remote "team" failed: the credentials were refused/);
+    assert.equal(
+      badKeys.stderr.trim(),
+      'error: Listing on remote "team" failed: the credentials were refused or none were found; check AWS_PROFILE / AWS_ACCESS_KEY_ID (S3) or GOOGLE_APPLICATION_CREDENTIALS / gcloud auth application-default login (GCS).',
+    );
   });
 
   it('lists more than 1,000 objects, page by page', async () => {

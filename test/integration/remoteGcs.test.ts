@@ -1,11 +1,13 @@
 /**
  * gs:// remotes through the real @google-cloud/storage SDK. Always against firebase-tools' storage
- * routes on loopback (STORAGE_EMULATOR_HOST; the SDK then sends no credentials, so credential errors are
- * covered only by the S3 suite). When GCS_TEST_BUCKET and credentials are set, the same cases also run
- * against real Cloud Storage; otherwise one line says they did not.
+ * routes on loopback (STORAGE_EMULATOR_HOST). When GCS_TEST_BUCKET and credentials are set, the same cases
+ * and the two error cases the emulator cannot show (wrong credentials: the SDK sends none to an emulator;
+ * a missing bucket: the emulator accepts any name) also run against real Cloud Storage; otherwise they
+ * are listed as pending with NOT RUN in their titles. The error sentences for GCS's error shapes are
+ * unit-tested with plain data (test/unit/remote.test.ts).
  */
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -106,12 +108,45 @@ gcsCases('remote copies on GCS (firebase-tools storage emulator on loopback)', a
   };
 });
 
+/**
+ * Wrong credentials and a missing bucket on gs://: only real Cloud Storage can show them. With
+ * STORAGE_EMULATOR_HOST the SDK sends no credentials at all, and the emulator accepts any bucket name
+ * (listing or uploading to a bucket nobody created succeeds), so neither case can fail there.
+ */
+function gcsErrorCases(bucket: string) {
+  describe(`errors on real GCS (gs://${bucket})`, function () {
+    this.timeout(120_000);
+    it('a service-account key Google does not know gives one sentence naming the remote', async () => {
+      const dir = await tempDir('gcs-key');
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      const keyFile = path.join(dir, 'nobody.json');
+      await fs.writeFile(keyFile, JSON.stringify({ type: 'service_account', project_id: 'nobody', private_key_id: 'x', private_key: privateKey, client_email: 'nobody@nobody.iam.gserviceaccount.com', token_uri: 'https://oauth2.googleapis.com/token' }), { mode: 0o600 });
+      const store = await openRemoteStore(parseRemote(`gs://${bucket}/pg-docker-backup-test`, [], { keyFile }));
+      const err = await store.list().then(() => undefined, (e: Error) => e);
+      store.close();
+      assert.ok(err, 'listing with an unknown key failed');
+      assert.match(err.message, new RegExp(`^Listing on remote "gs://${bucket}/pg-docker-backup-test" failed: the credentials were refused or none were found`));
+      assert.doesNotMatch(err.message, /PRIVATE KEY/);
+    });
+    it('a bucket that does not exist gives one sentence naming the remote and the bucket', async () => {
+      const missing = `pgdb-missing-${Math.random().toString(36).slice(2, 12)}`;
+      const store = await openRemoteStore(parseRemote(`gs://${missing}/p`));
+      const err = await store.list().then(() => undefined, (e: Error) => e);
+      store.close();
+      assert.equal(err?.message, `Listing on remote "gs://${missing}/p" failed: the bucket "${missing}" does not exist; check the URL or create the bucket.`);
+    });
+  });
+}
+
 if (process.env.GCS_TEST_BUCKET) {
   gcsCases(`remote copies on real GCS (gs://${process.env.GCS_TEST_BUCKET})`, async () => ({ url: `gs://${process.env.GCS_TEST_BUCKET}/pg-docker-backup-test` }));
+  gcsErrorCases(process.env.GCS_TEST_BUCKET);
 } else {
   describe('remote copies on real GCS', () => {
-    before(() => console.log('    NOT RUN: the real-GCS cases need GCS_TEST_BUCKET and Application Default Credentials; gs:// was covered by the emulator only'));
-    // pending, not passed: mocha lists it under "pending"
+    before(() => console.log('    NOT RUN: the real-GCS cases need GCS_TEST_BUCKET and Application Default Credentials; gs:// was covered by the emulator only, and wrong credentials / a missing bucket on gs:// not at all (the S3 suite covers them for s3://)'));
+    // pending, not passed: mocha lists them under "pending"
     it('NOT RUN (set GCS_TEST_BUCKET): the gs:// cases against real Cloud Storage');
+    it('NOT RUN (set GCS_TEST_BUCKET): wrong credentials on gs:// give one sentence naming the remote (the emulator sends no credentials)');
+    it('NOT RUN (set GCS_TEST_BUCKET): a missing gs:// bucket gives one sentence naming the remote (the emulator accepts any bucket)');
   });
 }

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { isPgBackupError } from '../../src/core/errors';
-import { MIN_PART_SIZE, backupKey, describeKey, isEncryptedName, partSizeFor, sidecarKey } from '../../src/core/store/remote/layout';
+import { FILE_PARTS_BUDGET, IN_FLIGHT_BUDGET, MIN_PART_SIZE, backupKey, concurrencyFor, describeKey, isEncryptedName, partSizeFor, sidecarKey } from '../../src/core/store/remote/layout';
 import { parseRemote, parseRemoteObject, remotesConfigPath, validateNamedRemotes } from '../../src/core/store/remote/remoteConfig';
 import { describeRemoteError } from '../../src/core/store/remote/remoteErrors';
 import { s3ClientConfig } from '../../src/core/store/remote/s3Client';
@@ -71,6 +71,19 @@ describe('remote object layout', () => {
     assert.ok(isEncryptedName('a.sql.gz.age') && !isEncryptedName('a.sql.gz'));
   });
 
+  it('keeps three parts in flight for streams (five for files read into reused buffers) up to 78 GiB and two for larger parts (bounded memory)', () => {
+    assert.equal(concurrencyFor(partSizeFor(2 * 1024 * MiB)), 3, '2 GiB: 8 MiB parts');
+    assert.equal(concurrencyFor(partSizeFor(78 * 1024 * MiB)), 3);
+    assert.equal(concurrencyFor(partSizeFor(100 * 1024 * MiB)), 2, '11 MiB parts');
+    assert.equal(concurrencyFor(partSizeFor(256 * 1024 * MiB)), 2, 'a stream of unknown length: 27 MiB parts');
+    assert.equal(concurrencyFor(8 * MiB, FILE_PARTS_BUDGET), 5, 'a file in parts read into reused buffers');
+    for (const size of [0, 200 * MiB, 5 * 1024 * 1024 * MiB]) {
+      const p = partSizeFor(size);
+      assert.ok(p * concurrencyFor(p) <= Math.max(IN_FLIGHT_BUDGET, 2 * p), `${size}: at most the budget or two parts in flight`);
+      assert.ok(p * concurrencyFor(p, FILE_PARTS_BUDGET) <= Math.max(FILE_PARTS_BUDGET, 2 * p));
+    }
+  });
+
   it('sizes parts so that 10,000 cover the object: at least 8 MiB, whole MiB', () => {
     assert.equal(partSizeFor(0), MIN_PART_SIZE);
     assert.equal(partSizeFor(200 * MiB), 8 * MiB);
@@ -92,6 +105,24 @@ describe('remote errors', () => {
     assert.match(sentence({ code: 404, message: 'The specified bucket does not exist.' }), /bucket "backups" does not exist/);
     assert.match(sentence(new Error('Could not load the default credentials. Browse to …')), /credentials were refused or none were found/);
     assert.doesNotMatch(sentence(new Error('first line\nsecond')), /second/);
+  });
+
+  it('gives the same sentences for the error shapes of the GCS SDK (gaxios), which the emulator never produces', () => {
+    const gcs = (e: unknown) => describeRemoteError('gs://b/p', 'Listing', e, 'b').message;
+    // an unknown service-account key: the token endpoint answers 400 invalid_grant
+    assert.equal(
+      gcs(Object.assign(new Error('invalid_grant: Invalid JWT Signature.'), { name: 'GaxiosError', status: 400, response: { status: 400 } })),
+      'Listing on remote "gs://b/p" failed: the credentials were refused or none were found; check AWS_PROFILE / AWS_ACCESS_KEY_ID (S3) or GOOGLE_APPLICATION_CREDENTIALS / gcloud auth application-default login (GCS).',
+    );
+    // an expired or revoked token: 401
+    assert.match(gcs(Object.assign(new Error('Invalid Credentials'), { code: 401, response: { status: 401 } })), /^Listing on remote "gs:\/\/b\/p" failed: the credentials were refused/);
+    // a missing bucket: 404 with the service's words
+    assert.equal(
+      gcs(Object.assign(new Error('The specified bucket does not exist.'), { code: 404, response: { status: 404 } })),
+      'Listing on remote "gs://b/p" failed: the bucket "b" does not exist; check the URL or create the bucket.',
+    );
+    // a bucket of someone else: 403
+    assert.match(gcs(Object.assign(new Error('nobody@x.iam.gserviceaccount.com does not have storage.objects.list access to the Google Cloud Storage bucket.'), { code: 403 })), /access denied/);
   });
 });
 

@@ -61,3 +61,25 @@ export function partSizeFor(bytes: number): number {
   const needed = Math.ceil(bytes / MAX_PARTS);
   return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
 }
+
+/**
+ * Bytes of parts in flight a streamed upload (lib-storage) aims for: three 8 MiB parts. lib-storage copies
+ * each part once (Buffer.concat of the read chunks) and that garbage lives until V8 collects it, so peak
+ * RSS is about 75 MB (the CLI at rest) + 2 x budget + collection lag: more than 24 MiB goes over 150 MB.
+ */
+export const IN_FLIGHT_BUDGET = 24 * MiB;
+
+/**
+ * The same for a local file uploaded in parts read into reused buffers (s3FileUpload.ts): no copies and
+ * no garbage, so (parts in flight + 1) x part size is all the upload holds: five 8 MiB parts, 48 MiB.
+ */
+export const FILE_PARTS_BUDGET = 40 * MiB;
+
+/**
+ * Parts in flight for a part size: as many as fit the budget (at least 2, at most 5). More parts in
+ * flight hide the server's per-part latency (its disk writes) behind the next parts; larger parts (streams
+ * of unknown length, backups over 78 GiB) keep 2 so memory stays bounded.
+ */
+export function concurrencyFor(partSize: number, budget = IN_FLIGHT_BUDGET): number {
+  return Math.max(2, Math.min(5, Math.floor(budget / partSize)));
+}

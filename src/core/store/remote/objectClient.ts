@@ -20,6 +20,17 @@ export interface PutOptions {
   onBytes?: (bytes: number) => void;
 }
 
+export interface PutFileOptions {
+  size: number;
+  partSize: number;
+  concurrency: number;
+  contentType?: string;
+  signal?: AbortSignal;
+  onBytes?: (bytes: number) => void;
+  /** Sees the file's sha256 before the object is completed; throwing aborts the upload. */
+  verify?: (sha256: string, bytes: number) => void;
+}
+
 /**
  * The few object-store primitives RemoteStore is built on, one implementation per SDK. Errors are
  * rethrown as PgBackupError sentences that name the remote (see remoteErrors.ts).
@@ -30,6 +41,11 @@ export interface ObjectClient {
    * incomplete upload was aborted (S3: AbortMultipartUpload), so no object appears.
    */
   put(key: string, body: Readable, options: PutOptions): Promise<void>;
+  /**
+   * S3 only: a local file of known size in parts read into reused buffers (less memory and CPU than
+   * put()); computes the sha256 on the way. Rejects after aborting the multipart upload, like put().
+   */
+  putFile?(key: string, file: string, options: PutFileOptions): Promise<{ bytes: number; sha256: string }>;
   putSmall(key: string, body: Buffer, contentType: string): Promise<void>;
   /** The object's bytes; undefined when there is no such object. */
   get(key: string, signal?: AbortSignal): Promise<Readable | undefined>;

@@ -8,7 +8,7 @@ import { PgBackupError, cancelledError, isPgBackupError, throwIfAborted } from '
 import { silentLogger, type Logger } from '../../logger';
 import { ProgressReporter, type ProgressListener } from '../../progress';
 import { MANIFEST_SUFFIX, PARTIAL_SUFFIX } from '../naming';
-import { DEFAULT_STREAM_MAX_BYTES, SIDECAR_VERSION, describeKey, isEncryptedName, isSidecarKey, partSizeFor, sidecarKey, type RemoteSidecar } from './layout';
+import { DEFAULT_STREAM_MAX_BYTES, FILE_PARTS_BUDGET, SIDECAR_VERSION, concurrencyFor, describeKey, isEncryptedName, isSidecarKey, partSizeFor, sidecarKey, type RemoteSidecar } from './layout';
 import type { ObjectClient, ObjectClientOptions } from './objectClient';
 import { objectUrl, trimSlashes, type Remote } from './remoteConfig';
 
@@ -30,7 +30,7 @@ export interface UploadInfo extends TransferOptions {
    * straight to the remote it is known only at the end: a promise, awaited before the sidecar is written.
    */
   manifest?: Record<string, unknown> | Promise<Record<string, unknown> | undefined>;
-  /** Parts in flight at once (default 2). */
+  /** Parts in flight at once (default: concurrencyFor(part size), see layout.ts). */
   concurrency?: number;
 }
 
@@ -65,6 +65,10 @@ export interface DownloadResult {
 
 const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
 
+function sha256Mismatch(what: string, digest: string, expected: string): PgBackupError {
+  return new PgBackupError('failed', `The sha256 of ${what} (${digest.slice(0, 12)}…) differs from its manifest's (${expected.slice(0, 12)}…); nothing was uploaded: the local file is damaged or was changed after the backup.`);
+}
+
 /** Hashes and counts the bytes passing through; with `expected`, fails at the end on a mismatch. */
 class Sha256Check extends Transform {
   private readonly hash = createHash('sha256');
@@ -81,7 +85,7 @@ class Sha256Check extends Transform {
   override _flush(done: TransformCallback): void {
     this.digest = this.hash.digest('hex');
     if (this.expected && this.expected !== this.digest) {
-      done(new PgBackupError('failed', `The sha256 of ${this.what} (${this.digest.slice(0, 12)}…) differs from its manifest's (${this.expected.slice(0, 12)}…); nothing was uploaded: the local file is damaged or was changed after the backup.`));
+      done(sha256Mismatch(this.what, this.digest, this.expected));
       return;
     }
     done();
@@ -122,8 +126,28 @@ export class RemoteStore {
         return { key, url: this.url(key), bytes: size, sha256: sha, skipped: true };
       }
     }
-    const source = createReadStream(localFile);
-    return this.send(source, key, { ...o, contentLength: size }, partSizeFor(size), o.concurrency ?? 2);
+    const partSize = partSizeFor(size);
+    if (this.client.putFile && size > partSize) return this.sendFile(localFile, key, { ...o, contentLength: size }, partSize);
+    return this.send(createReadStream(localFile), key, { ...o, contentLength: size }, partSize, o.concurrency ?? concurrencyFor(partSize));
+  }
+
+  /** A file in parts read straight into reused buffers (S3), the sha256 computed on the way and checked before the object is completed. */
+  private async sendFile(localFile: string, key: string, o: UploadInfo & { contentLength: number }, partSize: number): Promise<UploadResult> {
+    const reporter = new ProgressReporter(o.onProgress);
+    reporter.step('upload', `Uploading to ${this.url(key)}`);
+    const r = await this.client.putFile!(key, localFile, {
+      size: o.contentLength,
+      partSize,
+      concurrency: o.concurrency ?? concurrencyFor(partSize, FILE_PARTS_BUDGET),
+      contentType: 'application/octet-stream',
+      signal: o.signal,
+      onBytes: (n) => reporter.bytes(n, o.contentLength),
+      verify: (digest) => {
+        if (o.sha256 && o.sha256 !== digest) throw sha256Mismatch(path.basename(key), digest, o.sha256);
+      },
+    });
+    reporter.bytes(r.bytes, r.bytes, undefined, true);
+    return this.finishUpload(key, o, r.bytes, r.sha256);
   }
 
   /**
@@ -133,7 +157,8 @@ export class RemoteStore {
   async uploadStream(source: Readable, key: string, o: UploadInfo & { maxBytes?: number }): Promise<UploadResult> {
     this.refuseUnencrypted(o.encrypted ?? isEncryptedName(key), key);
     throwIfAborted(o.signal, 'The upload');
-    return this.send(source, key, o, partSizeFor(o.contentLength ?? o.maxBytes ?? DEFAULT_STREAM_MAX_BYTES), o.concurrency ?? 2);
+    const partSize = partSizeFor(o.contentLength ?? o.maxBytes ?? DEFAULT_STREAM_MAX_BYTES);
+    return this.send(source, key, o, partSize, o.concurrency ?? concurrencyFor(partSize));
   }
 
   private refuseUnencrypted(encrypted: boolean, what: string): void {
@@ -168,6 +193,11 @@ export class RemoteStore {
       source.destroy();
     }
     reporter.bytes(check.bytes, check.bytes, undefined, true);
+    return this.finishUpload(key, o, check.bytes, check.digest);
+  }
+
+  /** Writes the sidecar (after the object: an object without one is an upload that did not finish). */
+  private async finishUpload(key: string, o: UploadInfo, bytes: number, sha256: string): Promise<UploadResult> {
     const { container, database } = o;
     const manifest = await o.manifest;
     const sidecar: RemoteSidecar = {
@@ -175,16 +205,16 @@ export class RemoteStore {
       file: path.posix.basename(key),
       container,
       database,
-      bytes: check.bytes,
-      sha256: check.digest,
+      bytes,
+      sha256,
       encrypted: o.encrypted ?? isEncryptedName(key),
       uploaded: new Date().toISOString(),
       ...(manifest ? { manifest } : {}),
     };
     // the sidecar goes last: an object without one is an upload that did not finish
     await this.client.putSmall(sidecarKey(key), Buffer.from(JSON.stringify(sidecar, null, 2)), 'application/json');
-    this.logger.info(`uploaded ${this.url(key)} (${check.bytes} bytes, sha256 ${check.digest})`);
-    return { key, url: this.url(key), bytes: check.bytes, sha256: check.digest, skipped: false };
+    this.logger.info(`uploaded ${this.url(key)} (${bytes} bytes, sha256 ${sha256})`);
+    return { key, url: this.url(key), bytes, sha256, skipped: false };
   }
 
   /** The sidecar of `key`, or undefined when it has none (or it is not ours). */

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../../logger';
 import type { ObjectClient, ObjectClientOptions, ObjectInfo, PutOptions } from './objectClient';
 import type { Remote } from './remoteConfig';
 import { describeRemoteError } from './remoteErrors';
+import { uploadFileInParts } from './s3FileUpload';
 
 /**
  * The S3 client's configuration for a remote: the default credential chain unless keys are passed in,
@@ -115,6 +116,7 @@ export function createS3Client(remote: Remote, options: ObjectClientOptions): Ob
 
   return {
     put,
+    putFile: (Key, file, o) => uploadFileInParts({ client, Bucket, Key, file, o, objectParams, logger, fail }),
     async putSmall(Key, body, ContentType) {
       try {
         await client.send(new PutObjectCommand({ Bucket, Key, Body: body, ContentType, ContentLength: body.length, ...objectParams }));
