@@ -50,6 +50,8 @@ if [ "${PGDB_SKIP_VSCODE_TESTS:-}" = 1 ]; then
 else
   stage "extension-host tests (mocha inside code-server's extension host)" node --import=tsx test/host/run.ts
   stage "end-to-end tests (packaged .vsix in code-server, Playwright + Chromium)" node --import=tsx test/e2e/run.ts
+  # the Remote Backups view against s3rver, with the .vsix the stage above packaged
+  stage "end-to-end tests: Remote Backups view (s3rver)" env E2E_SKIP_PACKAGE=1 node --import=tsx test/e2e/run.ts remote
 fi
 
 log "summary ($(( $(date +%s) - started )) s)"
