@@ -32,17 +32,19 @@ export async function uploadFileInParts(a: {
 }): Promise<{ bytes: number; sha256: string }> {
   const { client, Bucket, Key, file, o, logger } = a;
   const { size, partSize, concurrency } = o;
+  // opened first: nothing to abort when the file cannot be read
+  const fh = await fs.open(file, 'r');
   const stop = new AbortController();
   const onCancel = () => stop.abort(cancelledError('The upload'));
   o.signal?.addEventListener('abort', onCancel, { once: true });
   const created = await client
     .send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType: o.contentType, ...a.objectParams }), { abortSignal: stop.signal })
-    .catch((e) => {
+    .catch(async (e) => {
       o.signal?.removeEventListener('abort', onCancel);
+      await fh.close();
       throw o.signal?.aborted ? cancelledError('The upload') : a.fail('Uploading', e);
     });
   const UploadId = created.UploadId!;
-  const fh = await fs.open(file, 'r');
   const free: Buffer[] = [];
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
