@@ -1,12 +1,11 @@
 import type { DockerClient } from '../docker/client';
-import { ARCHIVE_DIR, archivePrefix, removeLeftovers } from '../databases/leftovers';
+import { ARCHIVE_DIR, archivePrefix } from '../databases/leftovers';
 import { lockDatabase } from '../databases/lock';
-import { swapDatabases } from '../databases/swap';
-import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from '../errors';
+import { PgBackupError, errorMessage, throwIfAborted } from '../errors';
 import { beginOperation, type Operation, type OperationContext } from '../operation';
 import { execClient } from '../postgres/client';
-import { createDatabaseLikeSql, dropDatabaseSql, runStatements } from '../postgres/admin';
-import { flushContainerFilesystem, withAppsStopped } from '../postgres/appContainers';
+import { createDatabaseLikeSql, runStatements } from '../postgres/admin';
+import { flushContainerFilesystem } from '../postgres/appContainers';
 import { attachedServer, openServer, type PgServer } from '../postgres/server';
 import { quoteIdent } from '../postgres/sql';
 import { formatDuration } from '../progress';
@@ -16,6 +15,7 @@ import { checkLoaderRun, copyIntoContainer, extractIntoContainer, parallelLoad, 
 import { replaceTables } from './replaceTables';
 import { createPlannedRoles, dropRoles, loaderExtras, reassignOwned } from './rolesStep';
 import { planRestore, type RestoreOptions, type RestorePlan } from './plan';
+import { beforeSwapError, clearLeftovers, dropQuietly, swapIntoPlace } from './swapInto';
 
 export interface RestoreResult {
   plan: RestorePlan;
@@ -110,16 +110,7 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
     copy = new ArchiveCopy(server, into(docker, target, src, options.containerTempDir ?? ARCHIVE_DIR, archivePrefix(plan.database), (n) => op.progress.bytes(n, src.sizeBytes, started), signal), warnings, plan.loader === 'pg_restore-directory');
     copy.stop.signal.addEventListener('abort', () => stop.abort(), { once: true });
   }
-  const dropScratch = () =>
-    server.admin([dropDatabaseSql(plan.scratchDatabase, plan.server.major)], `dropping ${plan.scratchDatabase}`).then(
-      () => true,
-      (e: unknown) => {
-        op.log.error(`could not drop the scratch database ${plan.scratchDatabase}: ${errorMessage(e)}`);
-        return false;
-      },
-    );
   op.progress.step('prepare', copy ? `Creating "${plan.scratchDatabase}" and copying ${plan.backup.fileName} into ${plan.container.name}` : `Creating "${plan.scratchDatabase}"`);
-  const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
   try {
     await server.admin(createDatabaseLikeSql(plan.liveProperties, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
     // pg_dump -t leaves out the tables' schemas; a partial backup brings them along in its manifest.
@@ -139,23 +130,9 @@ async function restoreIntoScratch(server: PgServer, plan: RestorePlan, options: 
     } else await copy?.remove();
     throwIfAborted(op.signal, 'The restore');
   } catch (e) {
-    const [dropped, removed] = await Promise.all([dropScratch(), copy ? copy.abandon() : true]);
+    const [dropped, removed] = await Promise.all([dropQuietly(server, plan.scratchDatabase, plan.server.major, op), copy ? copy.abandon() : true]);
     const left = [dropped ? '' : `the scratch database "${plan.scratchDatabase}"`, removed ? '' : `the copied archive ${await copy!.file()}`].filter(Boolean);
-    const tidy = left.length
-      ? `; left behind: ${left.join(' and ')} (Docker did not answer); the next restore of "${plan.database}" or \`pg-docker-backup cleanup ${plan.container.name}\` removes ${left.length > 1 ? 'them' : 'it'}`
-      : ' and the scratch database was dropped';
-    if (isPgBackupError(e, 'cancelled') || op.signal?.aborted) {
-      throw new PgBackupError('cancelled', `The restore was cancelled before the swap: ${untouched}${tidy}.`);
-    }
-    if (isPgBackupError(e, 'refused')) {
-      // The meta-command gate: its sentence names the line and the command; nothing ran.
-      throw new PgBackupError('refused', `${e.message}${left.length ? ` (Left behind: ${left.join(' and ')}; \`pg-docker-backup cleanup ${plan.container.name}\` removes ${left.length > 1 ? 'them' : 'it'}.)` : ''}`, { cause: e });
-    }
-    const why = errorMessage(e).replace(/\.$/, '');
-    throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed; nothing was changed: ${untouched}${tidy}. ${why}.`, {
-      cause: e,
-      detail: isPgBackupError(e) ? e.detail : undefined,
-    });
+    throw beforeSwapError(e, plan, op.signal, { subject: 'The restore', failing: `Restore of ${plan.backup.fileName}` }, left);
   }
 }
 
@@ -176,19 +153,7 @@ export async function executeRestore(docker: DockerClient, plan: RestorePlan, op
   }
 }
 
-/** What an interrupted restore of this database left: dropped when unused, else named in a warning. */
-async function clearLeftovers(server: PgServer, plan: RestorePlan, op: Operation, warnings: string[]): Promise<void> {
-  const r = await removeLeftovers(server, op.log, plan.database).catch((e: unknown) => {
-    op.log.warn(`could not look for what an interrupted restore left: ${errorMessage(e)}`);
-    return undefined;
-  });
-  if (r && r.inUse.length + r.archivesLeft.length > 0) {
-    warnings.push(`Left alone: ${[...r.inUse, ...r.archivesLeft].join(', ')} (from an interrupted restore, still in use: its pg_restore may still run; \`pg-docker-backup cleanup ${plan.container.name}\` removes it once it ends).`);
-  }
-}
-
 async function lockedRestore(server: PgServer, plan: RestorePlan, options: ExecuteOptions, op: Operation, started: number): Promise<RestoreResult> {
-  const docker = server.docker;
   const warnings: string[] = [];
   await clearLeftovers(server, plan, op, warnings);
   const created = await createPlannedRoles(server, plan, op);
@@ -202,47 +167,12 @@ async function lockedRestore(server: PgServer, plan: RestorePlan, options: Execu
   // The stand-ins own nothing in the restored database any more (reassigned): they go.
   await dropRoles(server, plan.roles.standIns, op, warnings);
 
-  // 3. The swap, with the app containers stopped (and started again whatever happens).
-  const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
-  // Dropped once the swap is done: databases kept by earlier restores, and this one's previous database
-  // with --drop-previous.
-  const toDrop = [...plan.dropAfter, ...(plan.dropPrevious && plan.previousDatabase ? [plan.previousDatabase] : [])];
-  const dropped: string[] = [];
-  const tidyUp = async () => {
-    for (const name of toDrop) {
-      try {
-        await server.admin([dropDatabaseSql(name, plan.server.major)], `dropping ${name}`);
-        dropped.push(name);
-      } catch (e) {
-        warnings.push(`Could not drop ${name}: ${errorMessage(e)}`);
-      }
-    }
-  };
-  let tidying: Promise<void> = Promise.resolve();
-  const outcome = await withAppsStopped(
-    docker,
-    plan.stopContainers,
-    async () => {
-      op.progress.step('swap', `Swapping "${plan.scratchDatabase}" into place`);
-      try {
-        const swap = await swapDatabases(server, { live: plan.database, incoming: plan.scratchDatabase, outgoingAs: plan.previousDatabase }, op.log);
-        if (swap.warning) warnings.push(swap.warning);
-      } catch (e) {
-        await server.admin([dropDatabaseSql(plan.scratchDatabase, plan.server.major)], `dropping ${plan.scratchDatabase}`).catch((e2: unknown) => op.log.error(errorMessage(e2)));
-        throw new PgBackupError('failed', `Restore of ${plan.backup.fileName} failed at the swap; nothing was changed: ${untouched} and the scratch database was dropped. ${errorMessage(e)}`, { cause: e });
-      }
-      // 4. Tidy up once the swap is done, while the app containers start.
-      tidying = tidyUp();
-    },
-    { logger: op.log, onStep: (m) => op.progress.step('swap', m) },
-  );
-  await tidying;
-  warnings.push(...outcome.startFailures.map((f) => `Could not start ${f}`));
+  // 3. The swap, with the app containers stopped; 4. tidy up.
+  const { downtimeMs, dropped, keptPrevious } = await swapIntoPlace(server, plan, op, warnings, { subject: 'The restore', failing: `Restore of ${plan.backup.fileName}` });
   const durationMs = Date.now() - started;
-  const keptPrevious = plan.previousDatabase && !plan.dropPrevious ? plan.previousDatabase : undefined;
-  op.log.info(`restore of ${plan.backup.fileName} into ${plan.container.name}/${plan.database} done in ${formatDuration(durationMs)} (apps down ${formatDuration(outcome.downtimeMs)})`);
+  op.log.info(`restore of ${plan.backup.fileName} into ${plan.container.name}/${plan.database} done in ${formatDuration(durationMs)} (apps down ${formatDuration(downtimeMs)})`);
   op.progress.step('done', `Restored ${plan.backup.fileName} into "${plan.database}"${keptPrevious ? `; the previous database is kept as "${keptPrevious}"` : ''}`);
-  return { plan, durationMs, downtimeMs: outcome.downtimeMs, keptPrevious, dropped, warnings };
+  return { plan, durationMs, downtimeMs, keptPrevious, dropped, warnings };
 }
 
 /** --replace-tables: the rows of the chosen tables replaced in the live database, in one transaction. */

@@ -1,18 +1,16 @@
 import { PassThrough } from 'node:stream';
-import { removeLeftovers } from '../databases/leftovers';
 import { lockDatabase, type DatabaseLock } from '../databases/lock';
-import { parseSideDatabaseName, sideDatabaseName } from '../databases/sideDatabases';
-import { swapDatabases } from '../databases/swap';
 import type { DockerClient } from '../docker/client';
-import { PgBackupError, errorMessage, isPgBackupError, throwIfAborted } from '../errors';
+import { PgBackupError, throwIfAborted } from '../errors';
 import { beginOperation, type Operation, type OperationContext } from '../operation';
-import { createDatabaseLikeSql, databasePropertiesSql, dropDatabaseSql, parseDatabaseProperties, type DatabaseProperties } from '../postgres/admin';
-import { flushContainerFilesystem, runningApps, withAppsStopped } from '../postgres/appContainers';
-import { dbConninfo, execClient, type PgTarget, type ServerInfo } from '../postgres/client';
-import type { AppContainer } from '../postgres/discovery';
+import { createDatabaseLikeSql, databasePropertiesSql, parseDatabaseProperties } from '../postgres/admin';
+import { flushContainerFilesystem, runningApps } from '../postgres/appContainers';
+import { dbConninfo, execClient, type PgTarget } from '../postgres/client';
 import { attachServer, attachedServer, openServer, type PgServer } from '../postgres/server';
 import { formatBytes, formatDuration } from '../progress';
 import { checkLoaderRun, failingStatement, restoreArgv } from './loaders';
+import { beforeSwapError, clearLeftovers, dropQuietly, swapIntoPlace } from './swapInto';
+import { decideSwapTarget, dropAfterStep, swapSteps, type SwapTarget } from './swapTarget';
 
 /**
  * A database taken from another container (a point-in-time recovery container, later `copy`): pg_dump
@@ -25,6 +23,8 @@ export interface ContainerDatabaseSource {
   database: string;
   /** For plans and messages: `the recovery container X (as of 14:03:00 UTC)`. */
   description: string;
+  /** The engine the source container runs on, when it is not the target's. */
+  docker?: DockerClient;
 }
 
 export interface FromContainerOptions extends OperationContext {
@@ -36,20 +36,8 @@ export interface FromContainerOptions extends OperationContext {
   dropPrevious?: boolean;
 }
 
-export interface FromContainerPlan {
+export interface FromContainerPlan extends SwapTarget {
   source: { container: string; database: string; description: string };
-  container: { id: string; name: string; protected: boolean };
-  server: ServerInfo;
-  maintenanceDatabase: string;
-  database: string;
-  liveExists: boolean;
-  liveProperties?: DatabaseProperties;
-  scratchDatabase: string;
-  previousDatabase?: string;
-  stopContainers: AppContainer[];
-  /** Databases kept for undo by an earlier restore, dropped after this one succeeds. */
-  dropAfter: string[];
-  dropPrevious: boolean;
   steps: string[];
 }
 
@@ -64,16 +52,10 @@ export interface FromContainerResult {
 
 /** The plan's steps in sentences. */
 export function fromContainerSteps(p: Omit<FromContainerPlan, 'steps'>): string[] {
-  const apps = p.stopContainers.map((a) => a.name).join(', ');
   return [
     `Copy "${p.source.database}" from ${p.source.description} (pg_dump there, streamed into pg_restore) into a new database "${p.scratchDatabase}" in ${p.container.name}; "${p.database}" is not touched while this runs.`,
-    p.stopContainers.length ? `Stop ${apps}.` : 'No app container to stop.',
-    p.liveExists
-      ? `End the remaining sessions of "${p.database}", rename it to "${p.previousDatabase}", and rename "${p.scratchDatabase}" to "${p.database}" (one transaction).`
-      : `Rename "${p.scratchDatabase}" to "${p.database}" (there is no "${p.database}" yet).`,
-    p.stopContainers.length ? `Start ${apps} again (whatever happens).` : '',
-    p.liveExists ? (p.dropPrevious ? `Drop "${p.previousDatabase}" (no undo).` : `Keep "${p.previousDatabase}" for undo until the next successful restore of "${p.database}".`) : '',
-    p.dropAfter.length ? `Drop ${p.dropAfter.map((d) => `"${d}"`).join(', ')}, kept for undo by an earlier restore.` : '',
+    ...swapSteps(p),
+    dropAfterStep(p),
   ].filter(Boolean);
 }
 
@@ -84,23 +66,20 @@ export async function planFromContainer(docker: DockerClient, source: FromContai
   const { server, extra } = await openServer(docker, options.to, op, { withApps: true, nothingChanged: true, extra: { live: `(${databasePropertiesSql(database)})` } });
   const c = server.container;
   if (database === server.maintenanceDb) throw new PgBackupError('refused', `"${database}" is the maintenance database of ${c.name}; replacing it is not supported. Nothing was changed.`);
-  const liveExists = server.databases.some((d) => d.name === database);
-  const now = op.now();
-  const sides = server.databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
-  const plan: Omit<FromContainerPlan, 'steps'> = {
-    source,
-    container: { id: c.id, name: c.name, protected: c.protected },
-    server: server.info,
-    maintenanceDatabase: server.maintenanceDb,
+  const swap = decideSwapTarget(
+    {
+      container: { id: c.id, name: c.name, protected: c.protected },
+      server: server.info,
+      maintenanceDb: server.maintenanceDb,
+      databases: server.databases,
+      liveProperties: parseDatabaseProperties(database, extra.live),
+      runningApps: await runningApps(docker, options.stop, c.appContainers),
+    },
     database,
-    liveExists,
-    liveProperties: liveExists ? parseDatabaseProperties(database, extra.live) : undefined,
-    scratchDatabase: sideDatabaseName(database, 'restoring', now),
-    previousDatabase: liveExists ? sideDatabaseName(database, 'before_restore', now) : undefined,
-    stopContainers: await runningApps(docker, options.stop, c.appContainers),
-    dropAfter: sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name),
-    dropPrevious: !!options.dropPrevious,
-  };
+    !!options.dropPrevious,
+    op.now(),
+  );
+  const plan: Omit<FromContainerPlan, 'steps'> = { source, ...swap };
   return attachServer({ ...plan, steps: fromContainerSteps(plan) }, server);
 }
 
@@ -115,7 +94,7 @@ export async function copyDatabaseStream(docker: DockerClient, source: Container
   const stopDump = new AbortController();
   const dumpSignal = op.signal ? AbortSignal.any([op.signal, stopDump.signal]) : stopDump.signal;
   const dumpArgv = ['pg_dump', '-w', '-U', source.target.user, '-d', dbConninfo(source.database), '-Fc', '-Z0'];
-  const dumping = execClient(docker, source.target, dumpArgv, { stdout: pipe, signal: dumpSignal, what: 'The copy', onStdout: (n) => op.progress.bytes((bytes = n), undefined, started) });
+  const dumping = execClient(source.docker ?? docker, source.target, dumpArgv, { stdout: pipe, signal: dumpSignal, what: 'The copy', onStdout: (n) => op.progress.bytes((bytes = n), undefined, started) });
   dumping.catch(() => undefined);
   const loadArgv = restoreArgv('custom', target.user, database);
   const loading = execClient(docker, target, loadArgv, { stdin: pipe, signal: op.signal, what: 'The copy' });
@@ -140,19 +119,8 @@ export async function copyDatabaseStream(docker: DockerClient, source: Container
   return bytes;
 }
 
-async function dropQuietly(server: PgServer, name: string, major: number, op: Operation): Promise<boolean> {
-  return server.admin([dropDatabaseSql(name, major)], `dropping ${name}`).then(
-    () => true,
-    (e: unknown) => {
-      op.log.error(`could not drop ${name}: ${errorMessage(e)}`);
-      return false;
-    },
-  );
-}
-
 /** Scratch database made like the live one, filled from the source; dropped again when anything fails. */
 async function copyIntoScratch(server: PgServer, plan: FromContainerPlan, source: ContainerDatabaseSource, op: Operation): Promise<number> {
-  const untouched = plan.liveExists ? `"${plan.database}" in ${plan.container.name} is untouched` : `nothing was created in ${plan.container.name}`;
   op.progress.step('prepare', `Creating "${plan.scratchDatabase}"`);
   try {
     await server.admin(createDatabaseLikeSql(plan.liveProperties, plan.scratchDatabase), `creating ${plan.scratchDatabase}`);
@@ -166,12 +134,7 @@ async function copyIntoScratch(server: PgServer, plan: FromContainerPlan, source
     return bytes;
   } catch (e) {
     const dropped = await dropQuietly(server, plan.scratchDatabase, plan.server.major, op);
-    const tidy = dropped ? ' and the scratch database was dropped' : `; the scratch database "${plan.scratchDatabase}" was left behind (\`pg-docker-backup cleanup ${plan.container.name}\` removes it)`;
-    if (isPgBackupError(e, 'cancelled') || op.signal?.aborted) throw new PgBackupError('cancelled', `The copy was cancelled before the swap: ${untouched}${tidy}.`);
-    throw new PgBackupError('failed', `Copying "${source.database}" from ${source.description} failed; nothing was changed: ${untouched}${tidy}. ${errorMessage(e).replace(/\.$/, '')}.`, {
-      cause: e,
-      detail: isPgBackupError(e) ? e.detail : undefined,
-    });
+    throw beforeSwapError(e, plan, op.signal, { subject: 'The copy', failing: `Copying "${source.database}" from ${source.description}` }, dropped ? [] : [`the scratch database "${plan.scratchDatabase}"`]);
   }
 }
 
@@ -188,31 +151,12 @@ export async function executeFromContainer(docker: DockerClient, plan: FromConta
   const lock: DatabaseLock | undefined = options.lockHeld ? undefined : await lockDatabase(server, plan.database, 'copy', op.log, op.now());
   try {
     const warnings: string[] = [];
-    await removeLeftovers(server, op.log, plan.database).catch((e: unknown) => op.log.warn(`could not look for leftovers: ${errorMessage(e)}`));
+    await clearLeftovers(server, plan, op, warnings);
     const bytes = await copyIntoScratch(server, plan, source, op);
-    const toDrop = [...plan.dropAfter, ...(plan.dropPrevious && plan.previousDatabase ? [plan.previousDatabase] : [])];
-    const dropped: string[] = [];
-    const outcome = await withAppsStopped(
-      docker,
-      plan.stopContainers,
-      async () => {
-        op.progress.step('swap', `Swapping "${plan.scratchDatabase}" into place`);
-        try {
-          const swap = await swapDatabases(server, { live: plan.database, incoming: plan.scratchDatabase, outgoingAs: plan.previousDatabase }, op.log);
-          if (swap.warning) warnings.push(swap.warning);
-        } catch (e) {
-          await dropQuietly(server, plan.scratchDatabase, plan.server.major, op);
-          throw new PgBackupError('failed', `The copy failed at the swap; nothing was changed: "${plan.database}" is untouched and the scratch database was dropped. ${errorMessage(e)}`, { cause: e });
-        }
-      },
-      { logger: op.log, onStep: (m) => op.progress.step('swap', m) },
-    );
-    for (const name of toDrop) if (await dropQuietly(server, name, plan.server.major, op)) dropped.push(name);
-    warnings.push(...outcome.startFailures.map((f) => `Could not start ${f}`));
-    const keptPrevious = plan.previousDatabase && !plan.dropPrevious ? plan.previousDatabase : undefined;
+    const { downtimeMs, dropped, keptPrevious } = await swapIntoPlace(server, plan, op, warnings, { subject: 'The copy', failing: `Copying "${source.database}" from ${source.description}` });
     const durationMs = Date.now() - started;
-    op.log.info(`copied ${formatBytes(bytes)} into ${plan.container.name}/${plan.database} in ${formatDuration(durationMs)} (apps down ${formatDuration(outcome.downtimeMs)})`);
-    return { durationMs, downtimeMs: outcome.downtimeMs, bytes, keptPrevious, dropped, warnings };
+    op.log.info(`copied ${formatBytes(bytes)} into ${plan.container.name}/${plan.database} in ${formatDuration(durationMs)} (apps down ${formatDuration(downtimeMs)})`);
+    return { durationMs, downtimeMs, bytes, keptPrevious, dropped, warnings };
   } finally {
     await lock?.release();
   }

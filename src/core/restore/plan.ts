@@ -1,5 +1,4 @@
 import type { DockerClient } from '../docker/client';
-import { parseSideDatabaseName, sideDatabaseName } from '../databases/sideDatabases';
 import { PgBackupError } from '../errors';
 import { beginOperation, type OperationContext } from '../operation';
 import { databasePropertiesSql, parseDatabaseProperties, type DatabaseProperties } from '../postgres/admin';
@@ -22,6 +21,7 @@ import type { ArchiveToc } from './toc';
 import { versionPitfalls } from './pitfalls';
 import type { BackupFormat } from '../store/naming';
 import { inspectSource, type BackupSource } from './source';
+import { decideSwapTarget, dropAfterStep, swapSteps, type SwapTarget } from './swapTarget';
 
 export interface RestoreOptions extends OperationContext, RolesChoice, SelectionRequest {
   backupPath: string;
@@ -57,7 +57,7 @@ export interface RestoreOptions extends OperationContext, RolesChoice, Selection
  */
 export type LoaderKind = 'psql' | 'psql-decompress' | 'pg_restore' | 'pg_restore-parallel' | 'pg_restore-directory';
 
-export interface RestorePlan {
+export interface RestorePlan extends SwapTarget {
   backup: Pick<BackupEntry, 'path' | 'fileName' | 'sizeBytes' | 'format' | 'gzipped' | 'pgDumpVersion' | 'serverVersion' | 'container' | 'database' | 'created'> & {
     format: BackupFormat;
     /** The dump's encoding when made with pg_dump -E (from its manifest). */
@@ -67,25 +67,6 @@ export interface RestorePlan {
     /** The sha256 its manifest records, checked while it is read. */
     sha256?: string;
   };
-  /** `protected`: a production-like container (label or setting): confirmations ask to type the database name. */
-  container: { id: string; name: string; protected: boolean };
-  server: ServerInfo;
-  /** The database the plan connects to for cluster-level work (`postgres`, or `template1`). */
-  maintenanceDatabase: string;
-  database: string;
-  liveExists: boolean;
-  /** How the live database was made (owner, encoding, collation, settings…), copied to the scratch one. */
-  liveProperties?: DatabaseProperties;
-  scratchDatabase: string;
-  /** Where the live database goes; undefined when there is no live database. */
-  previousDatabase?: string;
-  /** App containers that are running and will be stopped for the swap. */
-  stopContainers: AppContainer[];
-  /** Databases kept for undo by an earlier restore, dropped after this one succeeds. */
-  dropAfter: string[];
-  dropPrevious: boolean;
-  /** Scratch databases of interrupted restores, left alone (a restore may be running). */
-  leftoverScratch: string[];
   /** For a partial (--table) backup: the schemas its tables live in, created before the restore. */
   partialSchemas: string[];
   /** pg_restore jobs; above 1 the archive is copied into the container first. Always 1 for plain dumps. */
@@ -212,7 +193,8 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
   const { entry, content } = source;
   const { database } = restoreTarget(source, request);
   const pitfalls = refuseVersionPitfalls(facts);
-  const liveExists = facts.databases.some((d) => d.name === database);
+  const swap = decideSwapTarget({ ...facts, server }, database, !!request.dropPrevious, now);
+  const liveExists = swap.liveExists;
   const m = entry.manifest;
   const selection = decideSelection(
     { fileName: entry.fileName, format: source.format, toc: facts.toc, tocError: facts.tocError, database, liveExists, live: facts.liveTables, manifestTables: m?.tables },
@@ -240,7 +222,6 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
     );
   }
   const jobs = jobsFor(source, request.jobs, facts.cpus, !!selection);
-  const sides = facts.databases.map((d) => ({ name: d.name, side: parseSideDatabaseName(database, d.name) })).filter((d) => d.side);
   const plan: Omit<RestorePlan, 'steps'> = {
     backup: {
       path: entry.path,
@@ -257,18 +238,7 @@ export function decideRestore(facts: RestoreFacts, request: Pick<RestoreOptions,
       database: entry.database,
       created: entry.created,
     },
-    container: facts.container,
-    server,
-    maintenanceDatabase: facts.maintenanceDb,
-    database,
-    liveExists,
-    liveProperties: liveExists ? facts.liveProperties : undefined,
-    scratchDatabase: sideDatabaseName(database, 'restoring', now),
-    previousDatabase: liveExists ? sideDatabaseName(database, 'before_restore', now) : undefined,
-    stopContainers: facts.runningApps,
-    dropAfter: sides.filter((d) => d.side!.kind === 'before_restore').map((d) => d.name),
-    dropPrevious: !!request.dropPrevious,
-    leftoverScratch: sides.filter((d) => d.side!.kind === 'restoring').map((d) => d.name),
+    ...swap,
     partialSchemas: m?.options.tables.length && !selection ? m.tables.map((t) => t.schema) : [],
     jobs,
     loader: chooseLoader(source, jobs),
@@ -362,25 +332,15 @@ function loadHow(plan: Omit<RestorePlan, 'steps'>): string {
 
 /** The plan in sentences, in the order things happen. */
 export function planSteps(plan: Omit<RestorePlan, 'steps'>): string[] {
-  const { backup, database, scratchDatabase, previousDatabase, stopContainers, dropAfter } = plan;
-  const apps = stopContainers.map((a) => a.name).join(', ');
+  const { backup, database, scratchDatabase } = plan;
   return [
     plan.leftoverScratch.length ? `Drop ${plan.leftoverScratch.map((d) => `"${d}"`).join(', ')}, left by an interrupted restore, unless a session still uses it.` : '',
     ...(plan.roles?.steps ?? []),
     `Restore ${plan.selection ? `only ${plan.selection.tables.join(', ')} (with their indexes, constraints, sequences, defaults, comments and grants) from ` : ''}${backup.fileName} (${backup.format}${backup.gzipped ? ', gzipped' : ''}, ${formatBytes(backup.sizeBytes)}${backup.pgDumpVersion ? `, pg_dump ${backup.pgDumpVersion}` : ''}) into a new database "${scratchDatabase}" in ${plan.container.name} (PostgreSQL ${plan.server.version})${loadHow(plan)}; "${database}" is not touched while this runs.`,
     encodingStep(plan),
-    stopContainers.length ? `Stop ${apps}.` : 'No app container to stop.',
-    plan.liveExists
-      ? `End the remaining sessions of "${database}", rename it to "${previousDatabase}", and rename "${scratchDatabase}" to "${database}" (one transaction).`
-      : `Rename "${scratchDatabase}" to "${database}" (there is no "${database}" yet).`,
-    stopContainers.length ? `Start ${apps} again (whatever happens).` : '',
-    plan.liveExists
-      ? plan.dropPrevious
-        ? `Drop "${previousDatabase}" (--drop-previous: no undo).`
-        : `Keep "${previousDatabase}" for undo until the next successful restore of "${database}".`
-      : '',
+    ...swapSteps(plan, '--drop-previous: no undo'),
     plan.allowMetaCommands ? 'psql meta-commands in the file are NOT checked (--allow-meta-commands): they can run shell commands in the container.' : '',
-    dropAfter.length ? `Drop ${dropAfter.map((d) => `"${d}"`).join(', ')}, kept for undo by an earlier restore.` : '',
+    dropAfterStep(plan),
     ...(plan.warnings ?? []).map((w) => `Note: ${w}`),
   ].filter(Boolean);
 }
