@@ -5,6 +5,7 @@ import * as backups from './commands/backups';
 import * as check from './commands/check';
 import * as cleanup from './commands/cleanup';
 import * as containers from './commands/containers';
+import * as copy from './commands/copy';
 import * as demo from './commands/demo';
 import * as keygen from './commands/keygen';
 import * as pitr from './commands/pitr';
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   prune: { run: prune.pruneCommand, usage: prune.usage },
   restore: { run: restore.restoreCommand, usage: restore.usage },
   verify: { run: verify.verifyCommand, usage: verify.usage },
+  copy: { run: copy.copyCommand, usage: copy.usage },
   reset: { run: reset.resetCommand, usage: reset.usage },
   check: { run: check.checkCommand, usage: check.usage },
   terminate: { run: terminate.terminateCommand, usage: terminate.usage },
@@ -51,8 +53,8 @@ export const HELP = `pg-docker-backup: back up and restore PostgreSQL databases 
 
 ${Object.values(COMMANDS).map((c) => c.usage).join('\n')}
 
-Exit codes: 0 ok, 1 the operation failed, 2 usage error or refused, 3 done but a check failed (restore, undo and
-reset run the after-restore checks unless --no-checks; \`check\` runs them on demand).
+Exit codes: 0 ok, 1 the operation failed, 2 usage error or refused, 3 done but a check failed (restore, undo,
+reset and copy run the after-restore checks unless --no-checks; \`check\` runs them on demand).
 Environment: PG_DOCKER_BACKUP_DIR (backup folder), PG_DOCKER_BACKUP_PASSWORD (database password when the
 container's POSTGRES_PASSWORD is wrong or missing), DOCKER_HOST / DOCKER_CONTEXT, PG_DOCKER_BACKUP_LOG=debug,
 PG_DOCKER_BACKUP_AGE_IDENTITY (age identity file for encrypted backups), PG_DOCKER_BACKUP_PASSPHRASE.

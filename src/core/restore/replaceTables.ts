@@ -12,9 +12,10 @@ import { removeTempFolder } from '../postgres/containerTemp';
 import type { RestorePlan } from './plan';
 import { PlainSqlCheck } from './plainSqlCheck';
 import { replacePostamble, replacePreamble, restoreList } from './selective';
+import type { SelectionPlan } from './selectivePlan';
 
 /** pg_restore writing the archive's selected data entries as SQL into `script`, and how to finish with its input. */
-interface Producer {
+export interface Producer {
   producing: Promise<ExecResult>;
   /** Stops the input (custom) or removes the unpacked dump (directory); resolves to an error reading the backup file, if any. */
   finish: () => Promise<unknown>;
@@ -51,18 +52,25 @@ async function startProducer(server: PgServer, plan: RestorePlan, op: Operation,
   return { producing, finish: async () => (await producing.catch(() => undefined), await remove(), undefined) };
 }
 
-/**
- * Replaces the rows of the plan's tables in the live database in ONE transaction: pg_restore in the container
- * turns the archive's data entries (and sequence positions) into SQL (a custom archive streams in on stdin, the
- * `-L` list goes beside it; a directory dump is unpacked in the container first), that SQL passes the
- * meta-command check here, and psql runs it between the delete and the foreign-key check (replacePreamble /
- * replacePostamble): any error rolls everything back.
- */
+/** Starts the producer of the rows' SQL (pg_restore -f - --data-only in the target container) into `script`. */
+export type StartProducer = (script: Writable, signal: AbortSignal) => Promise<Producer>;
+
+/** --replace-tables from a backup file (custom archive or directory dump). */
 export async function replaceTables(server: PgServer, plan: RestorePlan, op: Operation, keys: KeyMaterial | undefined, tempDir?: string): Promise<void> {
-  const sel = plan.selection!;
+  await replaceRows(server, plan.database, plan.selection!, plan.backup.fileName, (script, signal) => startProducer(server, plan, op, { keys, tempDir, script, signal }), op);
+}
+
+/**
+ * Replaces the rows of the selected tables in the live database in ONE transaction: pg_restore in the container
+ * turns the archive's data entries (and sequence positions) into SQL (a custom archive streams in on stdin, the
+ * `-L` list goes beside it; a directory dump is unpacked in the container first; a copy's pg_dump streams in from
+ * the source container), that SQL passes the meta-command check here, and psql runs it between the delete and
+ * the foreign-key check (replacePreamble / replacePostamble): any error rolls everything back.
+ */
+export async function replaceRows(server: PgServer, database: string, sel: Pick<SelectionPlan, 'tables' | 'refs'>, sourceName: string, start: StartProducer, op: Operation): Promise<void> {
   const { docker, target } = server;
   const script = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const check = new PlainSqlCheck({ fileName: `the SQL pg_restore made of ${plan.backup.fileName}` });
+  const check = new PlainSqlCheck({ fileName: `the SQL pg_restore made of ${sourceName}` });
   const body = script.pipe(check);
   const tables = sel.refs;
   let producing: Promise<ExecResult> | undefined;
@@ -74,13 +82,13 @@ export async function replaceTables(server: PgServer, plan: RestorePlan, op: Ope
     if (made.exitCode !== 0) throw new Error(`pg_restore stopped: ${failingStatement(made.stderr)}`);
     yield Buffer.from(replacePostamble(tables));
   }
-  const psqlArgv = ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-U', target.user, '-d', dbConninfo(plan.database)];
-  op.progress.step('restore', `Replacing the rows of ${sel.tables.join(', ')} in "${plan.database}" (one transaction)`);
+  const psqlArgv = ['psql', '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-U', target.user, '-d', dbConninfo(database)];
+  op.progress.step('restore', `Replacing the rows of ${sel.tables.join(', ')} in "${database}" (one transaction)`);
   const abort = new AbortController();
   const signal = op.signal ? AbortSignal.any([op.signal, abort.signal]) : abort.signal;
   let checkError: unknown;
   body.on('error', (e) => (checkError ??= e));
-  const producer = await startProducer(server, plan, op, { keys, tempDir, script, signal });
+  const producer = await start(script, signal);
   producing = producer.producing;
   const loading = execClient(docker, target, psqlArgv, { stdin: Readable.from(feed()), stdout: new Writable({ write: (_c, _e, cb) => cb() }), signal, what: 'Replacing the tables' });
   // psql stopped at an error: pg_restore, whose output nobody reads any more, is stopped too.
@@ -91,9 +99,9 @@ export async function replaceTables(server: PgServer, plan: RestorePlan, op: Ope
   if (!loaded.ok) abort.abort();
   const made = await producing.then((r) => ({ r }), (e: unknown) => ({ e }));
   const readError = await producer.finish();
-  const nothing = `nothing was changed in "${plan.database}" (the transaction was rolled back)`;
+  const nothing = `nothing was changed in "${database}" (the transaction was rolled back)`;
   if (op.signal?.aborted) throw new PgBackupError('cancelled', `Replacing the tables was cancelled: ${nothing}.`);
-  const fail = (why: string, cause?: unknown, detail?: string) => new PgBackupError('failed', `Replacing ${sel.tables.join(', ')} in "${plan.database}" failed, ${nothing}: ${why.replace(/\.$/, '')}.`, { cause, detail });
+  const fail = (why: string, cause?: unknown, detail?: string) => new PgBackupError('failed', `Replacing ${sel.tables.join(', ')} in "${database}" failed, ${nothing}: ${why.replace(/\.$/, '')}.`, { cause, detail });
   if (readError) throw fail(errorMessage(readError), readError);
   if (checkError) throw isPgBackupError(checkError) ? checkError : fail(errorMessage(checkError), checkError);
   if ('e' in made && loaded.ok) throw fail(errorMessage(made.e), made.e);
