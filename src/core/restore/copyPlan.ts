@@ -39,9 +39,12 @@ export interface CopyPlan {
   steps: string[];
 }
 
+/** `15.8 (Debian 15.8-1.pgdg120+1)` → `15.8`. */
+const short = (s: ServerInfo) => s.version.split(' ')[0];
+
 /** `"db" in src (PostgreSQL 15.8)` and, across engines, `on unix:///…`. */
 export function describeEnd(end: CopyEnd, crossEngine: boolean): string {
-  return `"${end.database}" in ${end.container.name} (PostgreSQL ${end.server.version}${crossEngine ? ` on ${end.host}` : ''})`;
+  return `"${end.database}" in ${end.container.name} (PostgreSQL ${short(end.server)}${crossEngine ? ` on ${end.host}` : ''})`;
 }
 
 /**
@@ -60,7 +63,7 @@ export function refuseCopy(f: { source: CopyEnd; target: Omit<CopyEnd, 'server'>
   if (target.server && source.server.major > target.server.major) {
     throw new PgBackupError(
       'refused',
-      `${source.container.name} runs PostgreSQL ${source.server.version} and ${target.container.name} runs ${target.server.version}: a copy only goes from an older server to a newer one (or the same major), ` +
+      `${source.container.name} runs PostgreSQL ${short(source.server)} and ${target.container.name} runs ${short(target.server)}: a copy only goes from an older server to a newer one (or the same major), ` +
         `since PostgreSQL ${target.server.major}'s pg_restore cannot read what pg_dump ${source.server.major} writes. Copy into a container of PostgreSQL ${source.server.major} or later instead. Nothing was changed.`,
     );
   }
