@@ -13,7 +13,7 @@ import { failingStatement } from './loaders';
 import { replaceRows, type StartProducer } from './replaceTables';
 import { liveTablesSql } from './selective';
 import { isSelective, type SelectionRequest } from './selectivePlan';
-import { TOC_LIMIT, parseArchiveToc, type ArchiveToc } from './toc';
+import { TOC_LIMIT, archiveTables, parseArchiveToc, type ArchiveToc } from './toc';
 
 export type { CopyPlan } from './copyPlan';
 
@@ -79,6 +79,13 @@ export async function readSourceToc(docker: DockerClient, target: PgTarget, data
   toc ??= parseArchiveToc(Buffer.concat(chunks));
   if (!toc) throw new PgBackupError('failed', `Could not read the tables of "${database}" in ${target.containerName}: pg_dump's archive ended before its table of contents.`);
   return toc;
+}
+
+/** The tables of a database in a container, by schema (for a picker): read from its schema-only dump's TOC. */
+export async function sourceTables(docker: DockerClient, container: string, database: string, ctx: OperationContext = {}): Promise<{ schema: string; name: string }[]> {
+  const op = beginOperation(ctx);
+  const { server } = await openServer(docker, container, op);
+  return archiveTables(await readSourceToc(docker, server.target, database, op.signal));
 }
 
 /** Works out the copy and refuses what cannot work; changes nothing. */

@@ -3,6 +3,7 @@ import type { Node } from '../tree/nodes';
 import { backupDatabaseCommand } from './backupDatabase';
 import { copyPathCommand, deleteBackupCommand, openBackupFolderCommand, revealBackupCommand } from './backupFiles';
 import { setPasswordCommand, showContainerLogsCommand, startDemoCommand } from './containerCommands';
+import { copyToContainerCommand } from './copyToContainer';
 import type { CommandContext, CommandHandler } from './context';
 import { deleteRemoteBackupCommand } from './deleteRemoteBackup';
 import { downloadRemoteBackupCommand } from './downloadRemoteBackup';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.restoreTables': restoreTablesCommand,
   'pgDockerBackup.undoRestore': undoRestoreCommand,
   'pgDockerBackup.resetDatabase': resetDatabaseCommand,
+  'pgDockerBackup.copyToContainer': copyToContainerCommand,
   'pgDockerBackup.runChecks': runChecksCommand,
   'pgDockerBackup.terminateConnections': terminateConnectionsCommand,
   'pgDockerBackup.verifyBackup': verifyBackupCommand,
