@@ -55,7 +55,9 @@ describe('copy between containers', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json?.mode, 'database');
     assert.match(String(r.json?.keptPrevious), /^chinook__before_restore_/);
-    assert.ok(r.json?.checks, 'the after-restore checks ran');
+    const rows = (r.json?.checks as { results: { check: string; status: string; detail: string }[] }).results.find((c) => c.check === 'rows');
+    assert.equal(rows?.status, 'passed', 'the rows check compared the target with the source');
+    assert.match(rows!.detail, /11 tables, [0-9]+ rows, as in "chinook" in .*copy-15/);
     assert.deepEqual(await fingerprint(pg17, 'chinook'), source);
     const kept = await fingerprint(pg17, String(r.json?.keptPrevious));
     assert.equal(kept.tables['public.album'].md5 === source.tables['public.album'].md5, false, 'the previous database is the target as it was');
@@ -73,6 +75,8 @@ describe('copy between containers', function () {
     const r = await cli(['copy', pg15.name, pg17.name, '--database', 'chinook', '--table', 'album', '--yes', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json?.tables, ['public.album']);
+    const rows = (r.json?.checks as { results: { check: string; status: string; detail: string }[] }).results.find((c) => c.check === 'rows');
+    assert.match(rows!.detail, /^1 tables, 347 rows, as in/);
     const after = await fingerprint(pg17, 'chinook');
     for (const t of Object.keys(before.tables)) {
       if (t === 'public.album') assert.deepEqual(after.tables[t], source.tables[t], 'album is as in the source');

@@ -128,7 +128,7 @@ export async function copyCommand(ctx: CliContext, args: string[]): Promise<numb
     : plan.mode === 'tables'
       ? 'A copy of tables has no undo: copy them again from where they are right.'
       : 'There is no previous database to go back to (--drop-previous, or there was none).';
-  const checks = values['no-checks'] ? undefined : await checksAfter(ctx, engines.target, { container: plan.target.container.id, database: plan.target.database, timeoutMs }, !!values.json, undoHint);
+  const checks = values['no-checks'] ? undefined : await checksAfter(ctx, engines.target, { container: plan.target.container.id, database: plan.target.database, manifest: r.sourceRows, timeoutMs }, !!values.json, undoHint);
   if (values.json) writeJson(ctx, copyJson(plan, r, checks));
   return checks?.failed ? EXIT_CHECKS_FAILED : EXIT_OK;
 }

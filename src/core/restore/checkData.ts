@@ -4,8 +4,11 @@ import type { DockerClient } from '../docker/client';
 import { clientError, dbConninfo, execClient, type PgTarget } from '../postgres/client';
 import type { CheckResult } from './checkTypes';
 
+/** What the row counts are compared with: a backup's manifest, or a copy's source counted after the copy. */
+export type RowCountSource = Pick<BackupManifest, 'file' | 'rowCounts' | 'tables' | 'rowCountsSnapshot'>;
+
 /** Compares the database's exact row counts with the backup's manifest (pure). */
-export function compareRowCounts(manifest: Pick<BackupManifest, 'file' | 'rowCounts' | 'tables' | 'rowCountsSnapshot'> | undefined, actual: readonly TableCount[] | undefined, database: string): CheckResult {
+export function compareRowCounts(manifest: RowCountSource | undefined, actual: readonly TableCount[] | undefined, database: string): CheckResult {
   const subject = database;
   if (!manifest) return { check: 'rows', subject, status: 'notChecked', detail: 'no backup given to compare with (CLI: --backup FILE)' };
   if (manifest.rowCounts !== 'exact') return { check: 'rows', subject, status: 'notChecked', detail: `${manifest.file} holds estimated row counts only (the database was above the exact-count limit)` };
@@ -24,7 +27,7 @@ export function compareRowCounts(manifest: Pick<BackupManifest, 'file' | 'rowCou
   return { check: 'rows', subject, status: 'failed', detail: `${diffs.length} of ${manifest.tables.length} tables differ from ${manifest.file}: ${shown.join(', ')}${diffs.length > 5 ? ', …' : ''}` };
 }
 
-export async function checkRowCounts(docker: DockerClient, target: PgTarget, database: string, manifest: BackupManifest | undefined, signal?: AbortSignal): Promise<CheckResult> {
+export async function checkRowCounts(docker: DockerClient, target: PgTarget, database: string, manifest: RowCountSource | undefined, signal?: AbortSignal): Promise<CheckResult> {
   if (!manifest || manifest.rowCounts !== 'exact') return compareRowCounts(manifest, undefined, database);
   return compareRowCounts(manifest, await tableRowCounts(docker, target, database, true, signal), database);
 }

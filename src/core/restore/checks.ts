@@ -1,4 +1,3 @@
-import type { BackupManifest } from '../backup/manifest';
 import type { DockerClient } from '../docker/client';
 import { PgBackupError, errorMessage } from '../errors';
 import { beginOperation, type OperationContext } from '../operation';
@@ -6,7 +5,7 @@ import type { AppContainer } from '../postgres/discovery';
 import { openServer } from '../postgres/server';
 import { describeBackup } from '../store/backupStore';
 import { checkAppRunning, checkHealthUrl, healthUrlsFor } from './checkApps';
-import { checkRowCounts, checkWritable } from './checkData';
+import { checkRowCounts, checkWritable, type RowCountSource } from './checkData';
 import { checkAppLogin } from './checkLogin';
 import { CHECK_TITLES, type CheckResult } from './checkTypes';
 
@@ -18,7 +17,8 @@ export interface CheckOptions extends OperationContext {
   database?: string;
   /** The backup the database should now match (its manifest's exact row counts). */
   backupPath?: string;
-  manifest?: BackupManifest;
+  /** Or the counts themselves (a backup's manifest; a copy's source). */
+  manifest?: RowCountSource;
   /** How long apps may take to run, turn healthy and answer their health URLs (default 60 s). */
   timeoutMs?: number;
   /** Health URLs per app container name (setting pgDockerBackup.healthChecks). */

@@ -1,11 +1,13 @@
 import { PassThrough, Writable } from 'node:stream';
 import { lockDatabase } from '../databases/lock';
 import type { DockerClient } from '../docker/client';
-import { PgBackupError, throwIfAborted } from '../errors';
+import { tableRowCounts } from '../backup/pgDump';
+import { PgBackupError, errorMessage, throwIfAborted } from '../errors';
 import { beginOperation, type Operation, type OperationContext } from '../operation';
 import { dbConninfo, execClient, queryJson, type PgTarget } from '../postgres/client';
 import { attachServer, attachedServer, openServer, type PgServer } from '../postgres/server';
 import { formatBytes, formatDuration } from '../progress';
+import type { RowCountSource } from './checkData';
 import { decideTablesCopy, describeEnd, refuseCopy, selectedObjects, tablesDumpArgv, type CopyEnd, type CopyPlan } from './copyPlan';
 import { executeFromContainer, planFromContainer } from './fromContainer';
 import type { BackupInput } from './input';
@@ -46,6 +48,8 @@ export interface CopyResult {
   keptPrevious?: string;
   dropped: string[];
   warnings: string[];
+  /** The source's exact row counts of what was copied, counted right after the copy (for the rows check). */
+  sourceRows?: RowCountSource;
 }
 
 async function hostOf(docker: DockerClient): Promise<string> {
@@ -173,17 +177,35 @@ async function copyTables(engines: CopyEngines, plan: CopyPlan, server: PgServer
 }
 
 
+/**
+ * The source's exact row counts of what was copied, counted once the copy is done: equal to the target's
+ * unless the source was written meanwhile (then the rows check says so instead of failing). Best effort.
+ */
+async function sourceRowCounts(docker: DockerClient, src: PgServer, plan: CopyPlan, op: Operation): Promise<RowCountSource | undefined> {
+  try {
+    const all = await tableRowCounts(docker, src.target, plan.source.database, true, op.signal);
+    const picked = plan.selection ? all.filter((t) => plan.selection!.tables.includes(`${t.schema}.${t.name}`)) : all;
+    return { file: `${sourceName(plan)} (counted there after the copy)`, rowCounts: 'exact', tables: picked.map(({ schema, name, rows }) => ({ schema, name, rows })) };
+  } catch (e) {
+    op.log.warn(`could not count the rows of ${sourceName(plan)}: ${errorMessage(e)}`);
+    return undefined;
+  }
+}
+
 /** Runs a copy plan. */
 export async function executeCopy(engines: CopyEngines, plan: CopyPlan, options: OperationContext = {}): Promise<CopyResult> {
   const op = beginOperation(options);
   const server = attachedServer(plan) ?? (await openServer(engines.target, plan.target.container.id, op)).server;
   const src = (plan as { source$?: PgServer }).source$ ?? (await openServer(engines.source, plan.source.container.id, op)).server;
   throwIfAborted(op.signal, 'The copy');
-  if (plan.mode === 'tables') return copyTables(engines, plan, server, src, op);
+  if (plan.mode === 'tables') {
+    const r = await copyTables(engines, plan, server, src, op);
+    return { ...r, sourceRows: await sourceRowCounts(engines.source, src, plan, op) };
+  }
   const whole = attachServer(plan.whole!, server);
   const r = await executeFromContainer(engines.target, whole, { target: src.target, database: plan.source.database, description: whole.source.description, docker: engines.source }, options);
   op.progress.step('done', `Copied ${sourceName(plan)} into "${plan.target.database}" in ${plan.target.container.name}${r.keptPrevious ? `; the previous database is kept as "${r.keptPrevious}"` : ''}`);
-  return { plan, ...r };
+  return { plan, ...r, sourceRows: await sourceRowCounts(engines.source, src, plan, op) };
 }
 
 /** Plans and runs a copy; `confirm` sees the plan first and may decline (nothing changes then). */

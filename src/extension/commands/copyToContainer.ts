@@ -80,7 +80,7 @@ export const copyToContainerCommand: CommandHandler = async ({ services, model }
         : `Copied "${database}" into "${plan.target.database}" in ${plan.target.container.name}.${r.keptPrevious ? ` The previous one is kept as "${r.keptPrevious}".` : ''}`;
     const undoTarget = { kind: 'undoTarget', container: plan.target.container.name, database: plan.target.database };
     const undo = r.keptPrevious ? { label: 'Undo', run: () => vscode.commands.executeCommand('pgDockerBackup.undoRestore', undoTarget) } : undefined;
-    await notifyWithChecks(services, done, { container: plan.target.container.name, database: plan.target.database }, undo);
+    await notifyWithChecks(services, done, { container: plan.target.container.name, database: plan.target.database, manifest: r.sourceRows }, undo);
   } catch (e) {
     await model.refresh();
     await showError(services, e, target.name);

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { RowCountSource } from '../../core/restore/checkData';
 import type { DockerClient } from '../../core/docker/client';
 import { errorMessage } from '../../core/errors';
 import { CHECK_TITLES } from '../../core/restore/checkTypes';
@@ -45,13 +46,14 @@ function logReport(services: Services, report: CheckReport, what: string): void 
   );
 }
 
-export async function checksWithProgress(services: Services, docker: DockerClient, container: string, database: string, backupPath?: string): Promise<CheckReport | undefined> {
+export async function checksWithProgress(services: Services, docker: DockerClient, container: string, database: string, backupPath?: string, manifest?: RowCountSource): Promise<CheckReport | undefined> {
   try {
     return await runWithProgress(`Checking ${database} in ${container}`, (signal, onProgress) =>
       runChecks(docker, {
         container,
         database,
         backupPath,
+        manifest,
         healthChecks: services.settings.healthChecks,
         timeoutMs: services.settings.checkTimeoutSeconds * 1000,
         signal,
@@ -70,8 +72,8 @@ export async function checksWithProgress(services: Services, docker: DockerClien
  * After a restore, undo or reset (already done; a failed check undoes nothing): the operation's message with
  * the checks' summary, and buttons Undo (when there is a way back) and Show Logs.
  */
-export async function notifyWithChecks(services: Services, message: string, target: { container: string; database: string; backupPath?: string }, undo?: { label: string; run: () => Thenable<unknown> }): Promise<void> {
-  const report = await checksWithProgress(services, services.docker, target.container, target.database, target.backupPath);
+export async function notifyWithChecks(services: Services, message: string, target: { container: string; database: string; backupPath?: string; manifest?: RowCountSource }, undo?: { label: string; run: () => Thenable<unknown> }): Promise<void> {
+  const report = await checksWithProgress(services, services.docker, target.container, target.database, target.backupPath, target.manifest);
   if (report) logReport(services, report, message);
   const text = `${message} ${report ? `${report.summary}.` : 'The checks could not run (see the log).'}`;
   const buttons = [...(undo ? [undo.label] : []), 'Show Logs'];
