@@ -8,7 +8,7 @@ import { dbConninfo, execClient, queryJson, type PgTarget } from '../postgres/cl
 import { attachServer, attachedServer, openServer, type PgServer } from '../postgres/server';
 import { formatBytes, formatDuration } from '../progress';
 import type { RowCountSource } from './checkData';
-import { decideTablesCopy, describeEnd, refuseCopy, selectedObjects, tablesDumpArgv, type CopyEnd, type CopyPlan } from './copyPlan';
+import { decideTablesCopy, describeEnd, refuseCopy, selectedObjects, tablesDumpArgv, type CopyEnd, type CopyPlan, type TablesCopyFacts } from './copyPlan';
 import { executeFromContainer, planFromContainer } from './fromContainer';
 import type { BackupInput } from './input';
 import { failingStatement } from './loaders';
@@ -102,23 +102,25 @@ export async function planCopy(engines: CopyEngines, options: CopyOptions): Prom
   const database = options.database ?? sc.defaultDatabase;
   const toDatabase = options.toDatabase ?? database;
   const source: CopyEnd = { container: { id: sc.id, name: sc.name, protected: sc.protected }, host: sourceHost, database, server: src.info };
-  const selective = isSelective(options);
-  // The target is opened by the plan that uses it (the swap plan reads the apps too).
-  const { server: dst } = await openServer(engines.target, options.to, op, { withApps: !selective, nothingChanged: true });
-  const dc = dst.container;
-  const target: CopyEnd = { container: { id: dc.id, name: dc.name, protected: dc.protected }, host: targetHost, database: toDatabase, server: dst.info };
-  refuseCopy({ source, target, sourceDatabases: src.databases.map((d) => d.name) });
+  const sourceDatabases = src.databases.map((d) => d.name);
+  const endOf = (s: PgServer): CopyEnd => ({ container: { id: s.container.id, name: s.container.name, protected: s.container.protected }, host: targetHost, database: toDatabase, server: s.info });
   let plan: CopyPlan;
-  if (selective) {
+  let dst: PgServer;
+  if (isSelective(options)) {
+    dst = (await openServer(engines.target, options.to, op, { nothingChanged: true })).server;
+    const target = endOf(dst);
+    refuseCopy({ source, target, sourceDatabases });
     const toc = await readSourceToc(engines.source, src.target, database, op.signal);
     const objects = selectedObjects(toc, options, `"${database}" in ${sc.name}`);
     const targetExists = dst.databases.some((d) => d.name === toDatabase);
-    const live = targetExists
-      ? await queryJson<{ missing: string[]; referencing: { constraint: string; table: string; references: string }[] }>(engines.target, dst.target, toDatabase, liveTablesSql(objects.tables), 'looking at the tables to replace', op.signal)
-      : undefined;
+    const live = targetExists ? await queryJson<TablesCopyFacts['live']>(engines.target, dst.target, toDatabase, liveTablesSql(objects.tables), 'looking at the tables to replace', op.signal) : undefined;
     plan = decideTablesCopy({ source, target, crossEngine, toc, targetExists, live }, options);
   } else {
-    const whole = await planFromContainer(engines.target, { container: sc.name, database, description: describeEnd(source, crossEngine) }, { ...options, to: dc.id, database: toDatabase });
+    // The swap plan opens the target (with its apps) and changes nothing either.
+    const whole = await planFromContainer(engines.target, { container: sc.name, database, description: describeEnd(source, crossEngine) }, { ...options, database: toDatabase });
+    dst = attachedServer(whole)!;
+    const target = endOf(dst);
+    refuseCopy({ source, target, sourceDatabases });
     plan = { mode: 'database', source, target, crossEngine, whole, steps: whole.steps };
   }
   attachServer(plan, dst);
