@@ -95,6 +95,21 @@ describe('copy between containers', function () {
     assert.deepEqual(await fingerprint(pg17, 'chinook'), before);
   });
 
+  it('refuses a whole copy whose objects belong to a role the target lacks, naming it; --no-owner copies it owned by the target user', async function () {
+    await sql(pg15, 'postgres', 'CREATE ROLE reporter NOLOGIN');
+    await sql(pg15, 'postgres', 'CREATE DATABASE owned');
+    await sql(pg15, 'owned', 'CREATE TABLE report (id int PRIMARY KEY, title text); INSERT INTO report VALUES (1, $$a$$), (2, $$b$$); ALTER TABLE report OWNER TO reporter');
+    const refusedRun = await cli(['copy', pg15.name, pg17.name, '--database', 'owned', '--yes']);
+    assert.equal(refusedRun.code, 2, refusedRun.stderr);
+    assert.match(refusedRun.stderr, /owned by \(or granted to\) role reporter, which .*copy-17 lacks: create it there first .* --no-owner\)\. Nothing was changed\./);
+    assert.ok(!(await databases(pg17)).some((d) => d.startsWith('owned')), 'nothing was created');
+    const r = await cli(['copy', pg15.name, pg17.name, '--database', 'owned', '--no-owner', '--yes', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json?.missingRoles, ['reporter']);
+    assert.deepEqual((await fingerprint(pg17, 'owned')).tables, (await fingerprint(pg15, 'owned')).tables);
+    assert.equal((await sql(pg17, 'owned', `SELECT tableowner FROM pg_tables WHERE tablename = 'report'`)).trim(), pg17.user);
+  });
+
   it('cancelled (AbortSignal) while the dump streams: no scratch database left, the target untouched', async function () {
     await sql(pg15, 'postgres', 'CREATE DATABASE big');
     await sql(pg15, 'big', `CREATE TABLE t AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS pad FROM generate_series(1, 400000) g`);

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { isPgBackupError } from '../../src/core/errors';
-import { decideTablesCopy, describeEnd, refuseCopy, tablesDumpArgv, type CopyEnd } from '../../src/core/restore/copyPlan';
+import { decideCopyRoles, decideTablesCopy, describeEnd, refuseCopy, tablesDumpArgv, type CopyEnd } from '../../src/core/restore/copyPlan';
 import { decideSwapTarget, swapSteps } from '../../src/core/restore/swapTarget';
 import type { ArchiveToc, TocEntry } from '../../src/core/restore/toc';
 
@@ -45,6 +45,21 @@ describe('copy: what is refused before anything changes', function () {
   it('names the engine only when the ends are on different ones, and the version without the distribution', function () {
     assert.equal(describeEnd(end('a', 15), false), '"shop" in a (PostgreSQL 15.4)');
     assert.equal(describeEnd(end('a', 15, 'shop', 'tcp://h:2376'), true), '"shop" in a (PostgreSQL 15.4 on tcp://h:2376)');
+  });
+});
+
+describe('copy: roles the target lacks', function () {
+  const f = { source: end('src', 15), target: end('dst', 17), needed: ['app', 'reader'], existing: ['postgres', 'app'] };
+  it('refuses, naming the missing roles and both ways out', function () {
+    assert.throws(() => decideCopyRoles(f, false), refused('refused', /role reader, which dst lacks: create it there first .*roles create-missing <roles-file> --to dst.*--no-owner/));
+  });
+  it('with noOwner, goes on and says ownership and grants are left out', function () {
+    const r = decideCopyRoles(f, true);
+    assert.deepEqual(r.missingRoles, ['reader']);
+    assert.match(r.steps[0], /pg_restore --no-owner --no-privileges/);
+  });
+  it('says nothing when the target has every role', function () {
+    assert.deepEqual(decideCopyRoles({ ...f, existing: ['app', 'reader'] }, false), { missingRoles: [], steps: [] });
   });
 });
 

@@ -10,7 +10,7 @@ import { EXIT_CHECKS_FAILED, EXIT_OK, confirm, progressPrinter, say, writeJson, 
 import { discoveryFor, dockerFor } from '../services';
 
 export const usage =
-  'pg-docker-backup copy <src-container> <dst-container> [--database DB] [--to-database DB] [--table T]... [--schema S]... [--from-host H] [--to-host H] [--stop CONTAINER]... [--drop-previous] [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
+  'pg-docker-backup copy <src-container> <dst-container> [--database DB] [--to-database DB] [--table T]... [--schema S]... [--from-host H] [--to-host H] [--stop CONTAINER]... [--drop-previous] [--no-owner] [--dry-run] [--no-checks] [--check-timeout S] [--yes] [--json]';
 
 const COPY_OPTIONS = {
   database: { type: 'string', short: 'd' },
@@ -21,6 +21,7 @@ const COPY_OPTIONS = {
   'to-host': { type: 'string' },
   stop: { type: 'string', multiple: true },
   'drop-previous': { type: 'boolean' },
+  'no-owner': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'no-checks': { type: 'boolean' },
   'check-timeout': { type: 'string' },
@@ -83,6 +84,7 @@ function copyJson(plan: CopyPlan, r: CopyResult, checks: CheckReport | undefined
     keptPrevious: r.keptPrevious ?? null,
     dropped: r.dropped,
     stopped: plan.whole?.stopContainers.map((a) => a.name) ?? [],
+    missingRoles: plan.missingRoles,
     bytes: r.bytes,
     durationMs: r.durationMs,
     downtimeMs: r.downtimeMs,
@@ -105,6 +107,7 @@ export async function copyCommand(ctx: CliContext, args: string[]): Promise<numb
     schemas: values.schema,
     stop: values.stop,
     dropPrevious: values['drop-previous'],
+    noOwner: values['no-owner'],
     ...common,
   });
   if (values['dry-run']) {

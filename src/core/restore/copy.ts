@@ -8,11 +8,12 @@ import { dbConninfo, execClient, queryJson, type PgTarget } from '../postgres/cl
 import { attachServer, attachedServer, openServer, type PgServer } from '../postgres/server';
 import { formatBytes, formatDuration } from '../progress';
 import type { RowCountSource } from './checkData';
-import { decideTablesCopy, describeEnd, refuseCopy, selectedObjects, tablesDumpArgv, type CopyEnd, type CopyPlan, type TablesCopyFacts } from './copyPlan';
+import { decideCopyRoles, decideTablesCopy, describeEnd, refuseCopy, selectedObjects, tablesDumpArgv, type CopyEnd, type CopyPlan, type TablesCopyFacts } from './copyPlan';
 import { executeFromContainer, planFromContainer } from './fromContainer';
 import type { BackupInput } from './input';
 import { failingStatement } from './loaders';
 import { replaceRows, type StartProducer } from './replaceTables';
+import { rolesInToc } from './roleNeeds';
 import { liveTablesSql } from './selective';
 import { isSelective, type SelectionRequest } from './selectivePlan';
 import { TOC_LIMIT, archiveTables, parseArchiveToc, type ArchiveToc } from './toc';
@@ -31,6 +32,8 @@ export interface CopyOptions extends OperationContext, Pick<SelectionRequest, 't
   /** Containers to stop during the swap instead of the target's discovered app containers. */
   stop?: string[];
   dropPrevious?: boolean;
+  /** A whole copy into a server that lacks the source's roles: the target's user owns everything (pg_restore --no-owner --no-privileges). */
+  noOwner?: boolean;
 }
 
 /** The two engines; the same client twice when both containers are on one. */
@@ -121,7 +124,14 @@ export async function planCopy(engines: CopyEngines, options: CopyOptions): Prom
     dst = attachedServer(whole)!;
     const target = endOf(dst);
     refuseCopy({ source, target, sourceDatabases });
-    plan = { mode: 'database', source, target, crossEngine, whole, steps: whole.steps };
+    // The roles the source's objects name, from its schema's table of contents, against the target's.
+    const [toc, existing] = await Promise.all([
+      readSourceToc(engines.source, src.target, database, op.signal),
+      queryJson<string[]>(engines.target, dst.target, dst.maintenanceDb, "SELECT coalesce(json_agg(rolname), '[]') FROM pg_roles", 'listing the roles of the target', op.signal),
+    ]);
+    const roles = decideCopyRoles({ source, target, needed: rolesInToc(toc), existing }, !!options.noOwner);
+    const noOwner = roles.missingRoles.length > 0;
+    plan = { mode: 'database', source, target, crossEngine, whole, missingRoles: roles.missingRoles, noOwner, steps: [...roles.steps, ...whole.steps] };
   }
   attachServer(plan, dst);
   Object.defineProperty(plan, 'source$', { value: src, enumerable: false, configurable: true });
@@ -205,7 +215,8 @@ export async function executeCopy(engines: CopyEngines, plan: CopyPlan, options:
     return { ...r, sourceRows: await sourceRowCounts(engines.source, src, plan, op) };
   }
   const whole = attachServer(plan.whole!, server);
-  const r = await executeFromContainer(engines.target, whole, { target: src.target, database: plan.source.database, description: whole.source.description, docker: engines.source }, options);
+  const restoreArgs = plan.noOwner ? ['--no-owner', '--no-privileges'] : undefined;
+  const r = await executeFromContainer(engines.target, whole, { target: src.target, database: plan.source.database, description: whole.source.description, docker: engines.source, restoreArgs }, options);
   op.progress.step('done', `Copied ${sourceName(plan)} into "${plan.target.database}" in ${plan.target.container.name}${r.keptPrevious ? `; the previous database is kept as "${r.keptPrevious}"` : ''}`);
   return { plan, ...r, sourceRows: await sourceRowCounts(engines.source, src, plan, op) };
 }

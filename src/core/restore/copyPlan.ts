@@ -35,6 +35,10 @@ export interface CopyPlan {
   selection?: SelectionPlan;
   /** Tables: what pg_dump dumps in the source (the tables and the sequences they use), exact names. */
   dumpObjects?: TableRef[];
+  /** A whole database: the roles its objects name that the target lacks (left out with noOwner). */
+  missingRoles: string[];
+  /** A whole database: `pg_restore --no-owner --no-privileges`, the target's user owning everything. */
+  noOwner: boolean;
   /** The plan in sentences, in order. */
   steps: string[];
 }
@@ -67,6 +71,25 @@ export function refuseCopy(f: { source: CopyEnd; target: Omit<CopyEnd, 'server'>
         `since PostgreSQL ${target.server.major}'s pg_restore cannot read what pg_dump ${source.server.major} writes. Copy into a container of PostgreSQL ${source.server.major} or later instead. Nothing was changed.`,
     );
   }
+}
+
+/**
+ * A whole copy into a server that lacks roles the source's objects are owned by (or granted to): refused
+ * before anything changes, unless the target's user is to own everything (pure).
+ */
+export function decideCopyRoles(f: { source: CopyEnd; target: CopyEnd; needed: readonly string[]; existing: readonly string[] }, noOwner: boolean): { missingRoles: string[]; steps: string[] } {
+  const have = new Set(f.existing);
+  const missingRoles = f.needed.filter((r) => !have.has(r));
+  if (!missingRoles.length) return { missingRoles, steps: [] };
+  const list = missingRoles.join(', ');
+  if (noOwner) {
+    return { missingRoles, steps: [`${f.target.container.name} lacks the role${missingRoles.length > 1 ? 's' : ''} ${list}: the copy leaves out ownership and grants (pg_restore --no-owner --no-privileges), so everything it copies is owned by the target's user.`] };
+  }
+  throw new PgBackupError(
+    'refused',
+    `"${f.source.database}" in ${f.source.container.name} has objects owned by (or granted to) role${missingRoles.length > 1 ? 's' : ''} ${list}, which ${f.target.container.name} lacks: ` +
+      `create ${missingRoles.length > 1 ? 'them' : 'it'} there first (\`pg-docker-backup roles create-missing <roles-file> --to ${f.target.container.name}\`, the roles file from \`backup --all\`), or let the target's user own everything (CLI: --no-owner). Nothing was changed.`,
+  );
 }
 
 /** Facts for a copy of selected tables. */
@@ -109,7 +132,7 @@ export function decideTablesCopy(f: TablesCopyFacts, request: SelectionRequest):
     `pg_dump in ${f.source.container.name} dumps the rows of ${selection.tables.join(', ')}${objects.sequences.length ? ` and the positions of ${selection.sequences.join(', ')}` : ''} from "${f.source.database}", streamed into pg_restore in ${f.target.container.name} (no file on this machine).`,
     ...replaceSteps({ selection, database: f.target.database, backup: { fileName: from }, container: f.target.container }),
   ];
-  return { mode: 'tables', source: f.source, target: f.target, crossEngine: f.crossEngine, selection, dumpObjects: [...objects.tables, ...objects.sequences], steps };
+  return { mode: 'tables', source: f.source, target: f.target, crossEngine: f.crossEngine, selection, dumpObjects: [...objects.tables, ...objects.sequences], missingRoles: [], noOwner: false, steps };
 }
 
 /** The pg_dump argv in the source for a copy of tables: their rows and their sequences' positions, exact names. */

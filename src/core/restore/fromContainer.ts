@@ -25,6 +25,8 @@ export interface ContainerDatabaseSource {
   description: string;
   /** The engine the source container runs on, when it is not the target's. */
   docker?: DockerClient;
+  /** pg_restore arguments (`--no-owner --no-privileges`). */
+  restoreArgs?: string[];
 }
 
 export interface FromContainerOptions extends OperationContext {
@@ -96,7 +98,7 @@ export async function copyDatabaseStream(docker: DockerClient, source: Container
   const dumpArgv = ['pg_dump', '-w', '-U', source.target.user, '-d', dbConninfo(source.database), '-Fc', '-Z0'];
   const dumping = execClient(source.docker ?? docker, source.target, dumpArgv, { stdout: pipe, signal: dumpSignal, what: 'The copy', onStdout: (n) => op.progress.bytes((bytes = n), undefined, started) });
   dumping.catch(() => undefined);
-  const loadArgv = restoreArgv('custom', target.user, database);
+  const loadArgv = restoreArgv('custom', target.user, database, undefined, { args: source.restoreArgs });
   const loading = execClient(docker, target, loadArgv, { stdin: pipe, signal: op.signal, what: 'The copy' });
   const load = await loading.then((r) => ({ r, e: undefined }), (e: unknown) => ({ r: undefined, e }));
   // The loader is gone: nobody reads the pipe any more, so the dump must not wait on it. pg_restore that

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { isPgBackupError } from '../../core/errors';
 import type { PgContainer } from '../../core/postgres/discovery';
 import { exactPattern } from '../../core/postgres/sql';
 import { executeCopy, planCopy, sourceTables, type CopyPlan } from '../../core/restore/copy';
@@ -67,7 +68,16 @@ export const copyToContainerCommand: CommandHandler = async ({ services, model }
     const scope = await chooseScope(services, source, database);
     if (!scope) return;
     const engines = { source: services.docker, target: services.docker };
-    const plan = await planCopy(engines, { from: source.name, to: target.name, database, toDatabase, ...scope, logger: services.logger, discovery: services.discovery() });
+    const planWith = (noOwner: boolean) => planCopy(engines, { from: source.name, to: target.name, database, toDatabase, ...scope, noOwner, logger: services.logger, discovery: services.discovery() });
+    const plan = await planWith(false).catch(async (e: unknown) => {
+      // The target lacks roles the source's objects are owned by: offer the target's user owning everything.
+      if (!isPgBackupError(e, 'refused') || !/which .* lacks: create/.test(e.message)) throw e;
+      const own = 'Copy Without Owners';
+      const detail = `${e.message}\n\n${own}: pg_restore --no-owner --no-privileges; the target's user owns everything and the grants are left out.`;
+      if ((await vscode.window.showWarningMessage('The target lacks roles the database refers to.', { modal: true, detail }, own)) !== own) return undefined;
+      return planWith(true);
+    });
+    if (!plan) return;
     if (!(await confirmPlan(plan))) return;
     const r = await runWithProgress(`Copying ${database} into ${target.name}`, (signal, onProgress) =>
       executeCopy(engines, plan, { signal, onProgress, logger: services.logger, discovery: services.discovery(signal) }),
