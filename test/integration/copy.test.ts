@@ -149,6 +149,16 @@ describe('copy between containers', function () {
       assert.equal((await docker2().inspectContainer(remote.name)).state, 'running');
     });
 
+    it('copies one table from the second engine into the main one (--from-host): only that table changes', async function () {
+      await sql(pg17, 'chinook', `UPDATE genre SET name = 'target genre'`);
+      const before = await fingerprint(pg17, 'chinook');
+      const r = await cli(['copy', remote.name, pg17.name, '--database', 'chinook', '--table', 'genre', '--from-host', DOCKER2_HOST, '--yes', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((r.json?.source as { host: string }).host, DOCKER2_HOST);
+      const after = await fingerprint(pg17, 'chinook');
+      for (const t of Object.keys(before.tables)) assert.deepEqual(after.tables[t], t === 'public.genre' ? source.tables[t] : before.tables[t], t);
+    });
+
     it('refuses a --to-host that names no Docker context, changing nothing', async function () {
       const r = await cli(['copy', pg15.name, remote.name, '--database', 'chinook', '--to-host', 'no-such-context-xyz', '--yes']);
       assert.equal(r.code, 2);

@@ -133,9 +133,9 @@ export async function planCopy(engines: CopyEngines, options: CopyOptions): Prom
     const noOwner = roles.missingRoles.length > 0;
     plan = { mode: 'database', source, target, crossEngine, whole, missingRoles: roles.missingRoles, noOwner, steps: [...roles.steps, ...whole.steps] };
   }
-  attachServer(plan, dst);
+  // Both servers go with the plan to its execution, without showing in its JSON.
   Object.defineProperty(plan, 'source$', { value: src, enumerable: false, configurable: true });
-  return plan;
+  return attachServer(plan, dst);
 }
 
 /** pg_dump in the source container as a stream for the loader, in the shape of a backup input (see openInput). */
@@ -187,7 +187,6 @@ async function copyTables(engines: CopyEngines, plan: CopyPlan, server: PgServer
   op.progress.step('done', `Replaced ${sel.tables.join(', ')} in "${plan.target.database}" with the rows of ${sourceName(plan)}`);
   return { plan, durationMs, downtimeMs: 0, bytes, dropped: [], warnings: [] };
 }
-
 
 /**
  * The source's exact row counts of what was copied, counted once the copy is done: equal to the target's
