@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { executeCopy, planCopy } from '../../src/core/restore/copy';
 import { isPgBackupError } from '../../src/core/errors';
 import { DOCKER2_HOST, docker2, startDocker2, stopDocker2IfStartedHere } from './docker2';
-import { IMAGE_NEW, IMAGE_OLD, cleanup, cli, databases, docker, fingerprint, loadChinook, requireDocker, sql, startPostgres, type Fingerprint, type PgTestContainer } from './harness';
+import { IMAGE_NEW, IMAGE_OLD, cleanup, cli, containerState, createNetwork, databases, docker, fingerprint, loadChinook, requireDocker, sql, startApp, startPostgres, uniqueName, type Fingerprint, type PgTestContainer } from './harness';
 
 /** `copy`: a database (or some tables) from one container into another, older to newer, on one or two engines. */
 describe('copy between containers', function () {
@@ -62,6 +62,20 @@ describe('copy between containers', function () {
     const kept = await fingerprint(pg17, String(r.json?.keptPrevious));
     assert.equal(kept.tables['public.album'].md5 === source.tables['public.album'].md5, false, 'the previous database is the target as it was');
     assert.deepEqual(await sideDatabases(pg17), [String(r.json?.keptPrevious)]);
+  });
+
+  it('stops the target’s app container only for the swap and starts it again', async function () {
+    const net = await createNetwork('copy-net');
+    const labels = { 'com.docker.compose.project': uniqueName('copyproj') };
+    const db = await startPostgres('copy-17-app', { image: IMAGE_NEW, network: net, labels: { ...labels, 'com.docker.compose.service': 'db' } });
+    await loadChinook(db);
+    const app = await startApp('copy-app', net, db, 'chinook', { ...labels, 'com.docker.compose.service': 'app' });
+    const r = await cli(['copy', pg15.name, db.name, '--database', 'chinook', '--yes', '--json', '--check-timeout', '20']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json?.stopped, [app]);
+    assert.ok(Number(r.json?.downtimeMs) > 0);
+    assert.equal(await containerState(app), 'running');
+    assert.deepEqual(await fingerprint(db, 'chinook'), source);
   });
 
   it('copies one table: its rows as in the source, every other table untouched, including the one that references it', async function () {
