@@ -24,6 +24,7 @@ import {
   clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, projectRoot, runCommand,
   startCodeServer, tempDir, waitForNotification, waitUntil, type CodeServer, type Workbench,
 } from './harness';
+import { esc, rows, samePath, show, viewPane, type Row } from './views';
 
 // ------------------------------------------------------------------------------------------
 // configuration
@@ -120,57 +121,20 @@ function debug(msg: string): void {
   if (process.env.E2E_DEBUG === '1') console.log(`    · ${msg}`);
 }
 
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** A view (pane) of the sidebar by its title. */
-function viewPane(page: Page, title: string): Locator {
-  return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header .title', { hasText: new RegExp(`^\\s*${esc(title)}\\s*$`, 'i') }) });
-}
 
 /** The "Containers" view of the Postgres Backups container. */
 function containersView(page: Page): Locator {
   return viewPane(page, 'Containers');
 }
 
-interface TreeRow {
-  index: number;
-  level: number;
-  label: string;
-  /** labels from the top level down to this row */
-  path: string[];
-  text: string;
-  expanded?: boolean;
-  focused: boolean;
-}
+type TreeRow = Row;
 
 /** The rendered rows of the Containers tree, in order, each with its path of labels. (Other
  *  Postgres containers of this machine are listed too, some with a `chinook` of their own: rows
  *  are always found by their path, never by a label alone.) */
-async function treeRows(page: Page, view = containersView(page)): Promise<TreeRow[]> {
-  return view.evaluate((view) => {
-    const rows = [...view.querySelectorAll('.monaco-list-row')].map((r) => ({
-      index: Number(r.getAttribute('data-index')),
-      level: Number(r.getAttribute('aria-level')),
-      label: (r.querySelector('.label-name')?.textContent ?? '').trim(),
-      text: ((r as unknown as { innerText?: string }).innerText ?? '').replace(/\s+/g, ' ').trim(),
-      expanded: r.hasAttribute('aria-expanded') ? r.getAttribute('aria-expanded') === 'true' : undefined,
-      focused: r.classList.contains('focused'),
-      path: [] as string[],
-    })).sort((a, b) => a.index - b.index);
-    const stack: string[] = [];
-    for (const r of rows) {
-      stack.length = Math.max(0, r.level - 1);
-      stack.push(r.label);
-      r.path = [...stack];
-    }
-    return rows;
-  });
+function treeRows(page: Page, view = containersView(page)): Promise<TreeRow[]> {
+  return rows(view);
 }
-
-const samePath = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-const show = (p: string[]) => p.join(' › ');
 
 /** The row at this path of labels (from the top level), or undefined. When it is not rendered,
  *  the top-level rows of other stacks are collapsed (they come and go while the test runs) and a
