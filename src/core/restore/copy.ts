@@ -9,7 +9,7 @@ import { attachServer, attachedServer, openServer, type PgServer } from '../post
 import { formatBytes, formatDuration } from '../progress';
 import type { RowCountSource } from './checkData';
 import { decideCopyRoles, decideTablesCopy, describeEnd, refuseCopy, selectedObjects, tablesDumpArgv, type CopyEnd, type CopyPlan, type TablesCopyFacts } from './copyPlan';
-import { executeFromContainer, planFromContainer } from './fromContainer';
+import { executeFromContainer, planFromContainer, type FromContainerResult } from './fromContainer';
 import type { BackupInput } from './input';
 import { failingStatement } from './loaders';
 import { replaceRows, type StartProducer } from './replaceTables';
@@ -42,15 +42,8 @@ export interface CopyEngines {
   target: DockerClient;
 }
 
-export interface CopyResult {
+export interface CopyResult extends FromContainerResult {
   plan: CopyPlan;
-  durationMs: number;
-  /** App containers stopped → started again (0 for tables: the apps keep running). */
-  downtimeMs: number;
-  bytes: number;
-  keptPrevious?: string;
-  dropped: string[];
-  warnings: string[];
   /** The source's exact row counts of what was copied, counted right after the copy (for the rows check). */
   sourceRows?: RowCountSource;
 }

@@ -45,6 +45,7 @@ export interface FromContainerPlan extends SwapTarget {
 
 export interface FromContainerResult {
   durationMs: number;
+  /** App containers stopped → started again (0 when none were stopped, e.g. a copy of tables). */
   downtimeMs: number;
   bytes: number;
   keptPrevious?: string;
