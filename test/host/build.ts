@@ -11,7 +11,7 @@ export async function buildSuite(outdir: string): Promise<void> {
     ...common,
     minify: false,
     sourcemap: 'inline',
-    entryPoints: [path.join(root, 'test/host/index.ts'), path.join(root, 'test/host/extension.test.ts'), path.join(root, 'test/host/remoteBackups.test.ts'), path.join(root, 'test/host/restoreScope.test.ts'), path.join(root, 'test/host/copyToContainer.test.ts')],
+    entryPoints: [path.join(root, 'test/host/index.ts'), path.join(root, 'test/host/extension.test.ts'), path.join(root, 'test/host/remoteBackups.test.ts'), path.join(root, 'test/host/restoreScope.test.ts'), path.join(root, 'test/host/copyToContainer.test.ts'), path.join(root, 'test/host/pitrPrune.test.ts')],
     outdir,
     outbase: path.join(root, 'test/host'),
     external: [...(common.external ?? []), 'mocha'],

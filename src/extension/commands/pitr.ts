@@ -12,7 +12,11 @@ import type { Services } from '../services';
 import type { Node } from '../tree/nodes';
 import { confirmModal, confirmTyped, pickContainer, pickDatabase, runWithProgress, showError } from '../ui';
 import type { CommandContext, CommandHandler } from './context';
-import { storedKeys } from '../encryptionKeys';
+import { matchesContainerPattern, recipientStages, storedKeys } from '../encryptionKeys';
+import { describePitrPrune, executePitrPrune, planPitrPrune } from '../../core/pitr/prune';
+import { describePolicy } from '../../core/store/retention';
+import { retentionPolicy } from '../settings';
+import { PgBackupError } from '../../core/errors';
 
 async function containerOf({ model }: CommandContext, node: Node | undefined, question: string): Promise<PgContainer | undefined> {
   if (node && (node.kind === 'container' || node.kind === 'database' || node.kind === 'pitr')) return node.container;
@@ -42,8 +46,14 @@ export const pitrBaseBackupCommand: CommandHandler = async (ctx, node) => {
   const c = await containerOf(ctx, node, 'Take a base backup of which container?');
   if (!c) return;
   try {
+    // encrypted like Back Up: a base backup holds every database of the cluster
+    const settings = ctx.services.settings;
+    const hostStages = await recipientStages(settings.encryptionRecipients);
+    if (!hostStages.length && matchesContainerPattern(c.name, settings.encryptionRequiredFor)) {
+      throw new PgBackupError('refused', `Backups of ${c.name} must be encrypted (pgDockerBackup.encryption.requiredFor): set pgDockerBackup.encryption.recipients. Nothing was written.`);
+    }
     const r = await runWithProgress(`Base backup of ${c.name}`, (signal, onProgress) =>
-      takeBaseBackup(ctx.services.docker, { container: c.name, dir: ctx.services.settings.backupDirectory, signal, onProgress, logger: ctx.services.logger, discovery: ctx.services.discovery(signal) }),
+      takeBaseBackup(ctx.services.docker, { container: c.name, dir: settings.backupDirectory, hostStages, signal, onProgress, logger: ctx.services.logger, discovery: ctx.services.discovery(signal) }),
     );
     await ctx.model.refresh();
     void vscode.window.showInformationMessage(`Base backup of ${c.name} written (${formatBytes(r.bytes)}): recoverable from ${formatLocal(new Date(r.manifest.consistentAt))} on.`);
@@ -133,6 +143,41 @@ export const pitrRecoverCommand: CommandHandler = async (ctx, node) => {
     if (choice === 'Undo Restore') await vscode.commands.executeCommand('pgDockerBackup.undoRestore', { kind: 'undoTarget', container: plan.container.name, database: plan.database });
   } catch (e) {
     await model.refresh();
+    await showError(services, e, c.name);
+  }
+};
+
+/**
+ * Prune Base Backups and WAL…: the retention setting's rules over the container's base backups, then the
+ * archived WAL no kept base backup needs; the plan in a modal, deleted only on confirmation.
+ */
+export const pitrPruneCommand: CommandHandler = async (ctx, node) => {
+  const c = await containerOf(ctx, node, 'Prune the base backups and WAL of which container?');
+  if (!c) return;
+  const { services } = ctx;
+  try {
+    const policy = retentionPolicy(services.settings.retention);
+    const plan = await runWithProgress(`Planning the prune of ${c.name}'s base backups and WAL`, (signal) =>
+      planPitrPrune(services.docker, { container: c.name, dir: services.settings.backupDirectory, policy, signal, logger: services.logger, discovery: services.discovery(signal) }),
+    );
+    const walCount = plan.walNote ? 0 : plan.wal.delete.length;
+    if (plan.delete.length + walCount === 0) {
+      void vscode.window.showInformationMessage(`Nothing to prune for ${c.name}: ${describePolicy(policy)} keeps every base backup${plan.walNote ? `; ${plan.walNote}` : ' and no archived WAL is older than the oldest kept one'}.`);
+      return;
+    }
+    const bytes = plan.delete.reduce((n, d) => n + d.base.sizeBytes, 0);
+    const ok = await confirmModal(
+      `Delete ${plan.delete.length} base backup(s) (${formatBytes(bytes)}) and ${walCount} WAL file(s) (about ${formatBytes(plan.wal.bytes)}) of ${c.name}?`,
+      [`Rules (pgDockerBackup.retention): ${describePolicy(policy)}.`, ...describePitrPrune(plan), 'This cannot be undone.'].join('\n'),
+      'Delete',
+    );
+    if (!ok) return;
+    const r = await runWithProgress(`Pruning ${c.name}'s base backups and WAL`, (signal, onProgress) => executePitrPrune(services.docker, plan, { signal, onProgress, logger: services.logger }));
+    await ctx.model.refresh();
+    const left = [...r.skipped.map((x) => x.path), ...r.wal.skipped.map((x) => x.name)];
+    void vscode.window.showInformationMessage(`Deleted ${r.deleted.length} base backup(s) and ${r.wal.deleted.length} WAL file(s) of ${c.name}.${left.length ? ` Left alone: ${left.length} (see the log).` : ''}`);
+    for (const s of [...r.skipped.map((x) => `${x.path}: ${x.reason}`), ...r.wal.skipped.map((x) => `${x.name}: ${x.reason}`)]) services.logger.warn(`pitr prune: left ${s}`);
+  } catch (e) {
     await showError(services, e, c.name);
   }
 };

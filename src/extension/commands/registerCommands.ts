@@ -7,7 +7,7 @@ import { copyToContainerCommand } from './copyToContainer';
 import type { CommandContext, CommandHandler } from './context';
 import { deleteRemoteBackupCommand } from './deleteRemoteBackup';
 import { downloadRemoteBackupCommand } from './downloadRemoteBackup';
-import { pitrBaseBackupCommand, pitrEnableCommand, pitrMarkCommand, pitrRecoverCommand } from './pitr';
+import { pitrBaseBackupCommand, pitrEnableCommand, pitrMarkCommand, pitrPruneCommand, pitrRecoverCommand } from './pitr';
 import { pruneBackupsCommand } from './pruneBackups';
 import { pruneRemoteCommand } from './pruneRemote';
 import { resetDatabaseCommand } from './resetDatabase';
@@ -46,6 +46,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   'pgDockerBackup.pitrRecover': pitrRecoverCommand,
   'pgDockerBackup.pitrEnable': pitrEnableCommand,
   'pgDockerBackup.pitrBaseBackup': pitrBaseBackupCommand,
+  'pgDockerBackup.pitrPrune': pitrPruneCommand,
   'pgDockerBackup.pitrMark': pitrMarkCommand,
   'pgDockerBackup.uploadToRemote': uploadToRemoteCommand,
   'pgDockerBackup.downloadRemoteBackup': downloadRemoteBackupCommand,
