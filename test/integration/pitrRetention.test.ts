@@ -96,6 +96,21 @@ describe('pitr: retention, encrypted and remote base backups, killed recoveries'
     assert.ok((await fs.readFile(path.join(dl, pg.name, '_base', path.basename(newest.path)))).equals(local), 'byte for byte the local file');
   });
 
+  it('upload of a base backup carries its manifest: a download brings the base manifest back beside it', async function () {
+    const oldest = bases[0];
+    const up = await cli(['upload', oldest.path, 'team', '--json'], env);
+    assert.equal(up.code, 0, up.stderr);
+    const dl = path.join(work, 'dl-base');
+    const url = `s3://backups/team/${pg.name}/_base/${path.basename(oldest.path)}`;
+    const d = await cli(['download', url, '--dir', dl, '--endpoint', s3.endpoint], env);
+    assert.equal(d.code, 0, d.stderr);
+    const got = JSON.parse(await fs.readFile(path.join(dl, pg.name, '_base', `${path.basename(oldest.path)}.json`), 'utf8')) as { kind: string; sha256: string; walFiles: string[] };
+    const mine = JSON.parse(await fs.readFile(`${oldest.path}.json`, 'utf8')) as { kind: string; sha256: string; walFiles: string[] };
+    assert.equal(got.kind, 'base');
+    assert.equal(got.sha256, mine.sha256);
+    assert.deepEqual(got.walFiles, mine.walFiles);
+  });
+
   it('pitr restore of an encrypted base backup without the key is refused before anything starts', async function () {
     const no = await cli(['pitr', 'restore', pg.name, '--database', 'shop', '--restore-point', 'after-d', '--yes'], env);
     assert.equal(no.code, 2, no.stderr);

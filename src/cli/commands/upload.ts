@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { oneOf, parse } from '../args';
 import { PgBackupError } from '../../core/errors';
 import { formatBytes, formatDuration } from '../../core/progress';
-import { readManifest } from '../../core/backup/manifest';
+import { readBaseManifest, readManifest, type AnyManifest } from '../../core/backup/manifest';
 import { decodePathSegment } from '../../core/store/naming';
 import { backupKey, isEncryptedName } from '../../core/store/remote/layout';
 import type { UploadResult } from '../../core/store/remote/remoteStore';
@@ -13,10 +13,11 @@ export const usage = `pg-docker-backup upload <file>... <remote> [--container C]
 
 /** Where a backup came from: its manifest, else --container/--database, else its folders DIR/<container>/<database>/. */
 async function origin(file: string, values: { container?: string; database?: string }) {
-  const manifest = await readManifest(file);
+  // a base backup (DIR/<container>/_base/) travels with its own manifest too
+  const manifest: AnyManifest | undefined = (await readManifest(file)) ?? (await readBaseManifest(file));
   const dir = path.dirname(path.resolve(file));
   const container = manifest?.container ?? values.container ?? decodePathSegment(path.basename(path.dirname(dir)));
-  const database = manifest?.database ?? values.database ?? decodePathSegment(path.basename(dir));
+  const database = (manifest && 'database' in manifest ? manifest.database : undefined) ?? values.database ?? decodePathSegment(path.basename(dir));
   if (!container || !database || container === path.sep) {
     throw new PgBackupError('usage', `${file} has no manifest and is not in a DIR/<container>/<database>/ folder: pass --container and --database.`);
   }
