@@ -17,11 +17,10 @@ import { formatExtension, type BackupFormat } from '../store/naming';
 import { dumpDependencies } from './dependencies';
 import { dumpDirectory } from './directoryDump';
 import { detectBackupContent } from './format';
-import type { BackupManifest } from './manifest';
+import { manifestOrigin, type BackupManifest } from './manifest';
 import { openSnapshotSession } from './snapshot';
 import { codecSinceMajor, DEFAULT_COMPRESSION_LEVEL, EXACT_ROW_COUNT_LIMIT_BYTES, pgDumpArgv, tableRowCounts, validateCompressionLevel, type Compression } from './pgDump';
 
-export const TOOL_NAME = 'pg-docker-backup';
 
 /** A stage that runs on this machine after the container's (e.g. encryption): what to record, and the transform. */
 export interface HostStage {
@@ -228,14 +227,8 @@ async function dumpInSnapshot(
     const durationMs = Date.now() - started;
     op.progress.bytes(counter.bytes, undefined, started, true);
     const manifest: BackupManifest = {
-      manifestVersion: 2,
-      tool: TOOL_NAME,
+      ...manifestOrigin(container),
       file: sink.fileName,
-      container: container.name,
-      containerId: container.id,
-      image: container.image,
-      composeProject: container.composeProject,
-      composeService: container.composeService,
       database,
       serverVersion: server.version,
       pgDumpVersion,

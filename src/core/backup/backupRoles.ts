@@ -13,7 +13,7 @@ import { HashingCounter } from '../progress';
 import { rolesDir, rolesFileName, type RolesManifest } from '../roles/rolesStore';
 import { MANIFEST_SUFFIX } from '../store/naming';
 import { partialPath, sweepPartials } from '../store/partials';
-import { TOOL_NAME } from './backupDatabase';
+import { TOOL_NAME } from './manifest';
 
 /** A roles file is a few KB; anything near this is not pg_dumpall's roles output. */
 const MAX_ROLES_FILE_BYTES = 64 * 1024 * 1024;

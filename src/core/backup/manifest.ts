@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs';
 import { promisify } from 'node:util';
 import type { StageRecord } from '../pipeline/stage';
+import type { PgContainer } from '../postgres/discovery';
 import { MANIFEST_SUFFIX, type BackupFormat } from '../store/naming';
+
+export const TOOL_NAME = 'pg-docker-backup';
 
 /** One check of a backup, recorded in its manifest. */
 export interface Verification {
@@ -32,6 +35,11 @@ export interface ManifestCommon {
   /** When it started (ISO). */
   created: string;
   durationMs: number;
+}
+
+/** The fields every manifest opens with: the version, the tool, and the container the backup came from. */
+export function manifestOrigin(c: Pick<PgContainer, 'name' | 'id' | 'image' | 'composeProject' | 'composeService'>): Pick<ManifestCommon, 'manifestVersion' | 'tool' | 'container' | 'containerId' | 'image' | 'composeProject' | 'composeService'> {
+  return { manifestVersion: 2, tool: TOOL_NAME, container: c.name, containerId: c.id, image: c.image, composeProject: c.composeProject, composeService: c.composeService };
 }
 
 /** Written beside every backup as `<file>.json` (version 2; version 1 files are read and upgraded). */

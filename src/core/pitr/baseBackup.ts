@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HostStage } from '../backup/backupDatabase';
-import type { BaseBackupManifest } from '../backup/manifest';
+import { manifestOrigin, type BaseBackupManifest } from '../backup/manifest';
 import type { DockerClient } from '../docker/client';
 import { PgBackupError, errorMessage } from '../errors';
 import { beginOperation, type OperationContext } from '../operation';
@@ -81,15 +81,9 @@ export async function takeBaseBackup(docker: DockerClient, options: BaseBackupOp
     if (!wal) throw new PgBackupError('failed', `pg_basebackup in ${container.name} did not report its WAL start and end.`, { detail: result.stderr });
     const consistentAt = await queryJson<string>(docker, target, server.maintenanceDb, 'SELECT to_json(statement_timestamp())', 'reading the server time', op.signal);
     const manifest: BaseBackupManifest = {
-      manifestVersion: 2,
+      ...manifestOrigin(container),
       kind: 'base',
-      tool: 'pg-docker-backup',
       file: sink.fileName,
-      container: container.name,
-      containerId: container.id,
-      image: container.image,
-      composeProject: container.composeProject,
-      composeService: container.composeService,
       serverVersion: server.info.version,
       systemIdentifier: settings.systemIdentifier,
       timeline: wal.timeline,
