@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { ScheduleEntry } from '../core/schedule/scheduleEntries';
 import { DEFAULT_COMPRESSION_LEVEL, parseCompression, type Compression } from '../core/backup/pgDump';
 import { resolveBackupDir } from '../core/store/backupStore';
 import type { BackupFormat } from '../core/store/naming';
@@ -91,15 +92,8 @@ export function retentionPolicy(r: RetentionSetting): RetentionPolicy {
   return policy;
 }
 
-/** One entry of `pgDockerBackup.schedules`. */
-export interface ScheduleSetting {
-  cron?: unknown;
-  container?: unknown;
-  database?: unknown;
-  format?: unknown;
-  pruneAfter?: unknown;
-  uploadAfter?: unknown;
-}
+/** One entry of `pgDockerBackup.schedules`, as the settings file holds it (checked by schedulesFromEntries). */
+export type ScheduleSetting = ScheduleEntry;
 
 export const DEFAULT_MAX_BACKUP_AGE = '26h';
 
