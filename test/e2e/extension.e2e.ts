@@ -24,7 +24,7 @@ import {
   clickActivityBar, ensureCodeServer, installVsix, makeProfile, openWorkbench, projectRoot, runCommand,
   startCodeServer, tempDir, waitForNotification, waitUntil, type CodeServer, type Workbench,
 } from './harness';
-import { esc, rows, samePath, show, viewPane, type Row } from './views';
+import { esc, modal, rows, samePath, setPane, show, viewPane, type Row } from './views';
 
 // ------------------------------------------------------------------------------------------
 // configuration
@@ -207,16 +207,6 @@ async function expandFolder(page: Page, folderPath: string[]): Promise<void> {
   }
 }
 
-/** Expands or collapses a view pane of the sidebar by its title. */
-async function setPane(page: Page, title: string, expanded: boolean): Promise<void> {
-  const header = page.locator('.part.sidebar .pane-header').filter({ has: page.locator('.title', { hasText: new RegExp(`^\\s*${esc(title)}\\s*$`, 'i') }) });
-  await waitUntil(`the ${title} view to be ${expanded ? 'expanded' : 'collapsed'}`, async () => {
-    if ((await header.getAttribute('aria-expanded', { timeout: 2000 })) === String(expanded)) return true;
-    await header.locator('.title').click({ timeout: 2000 });
-    return false;
-  }, 10_000, 250);
-}
-
 /** Right-clicks the row at `rowPath` and picks `item` from its context menu. The tree re-renders
  *  on Docker events, so the gesture is retried, and the item is clicked only when the focused row
  *  (the one the menu is for) is still the wanted one. */
@@ -245,21 +235,6 @@ async function contextMenu(page: Page, rowPath: string[], item: string, timeoutM
     debug(`context menu: clicked "${item}" of ${show(rowPath)}`);
     return true;
   }, timeoutMs, 300);
-}
-
-/** The open modal dialog's text; `answer` then clicks one of its buttons. Check the text before
- *  answering a destructive one. */
-async function modal(page: Page, timeoutMs = 20_000): Promise<{ text: string; answer: (button: string) => Promise<void> }> {
-  const dialog = page.locator('.monaco-dialog-box').first();
-  await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
-  const text = (await dialog.innerText()).replace(/[ \t]+/g, ' ').trim();
-  return {
-    text,
-    answer: async (button) => {
-      await dialog.locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${esc(button)}\\s*$`) }).first().click({ timeout: 5000 });
-      await dialog.waitFor({ state: 'hidden', timeout: timeoutMs });
-    },
-  };
 }
 
 /** Waits for a quick pick with this placeholder; picks the item labelled `choose` (typed into the
