@@ -19,7 +19,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MB, bash, containerId, cpuSnapshot, cpuUse, docker, fmtMB, fmtS, fmtX, haveGnuTime, median, psql, q, run, sleep, table, type CpuUse } from './lib';
+import { MB, bash, containerId, cpuSnapshot, cpuUse, docker, esbuildCommon, fmtMB, fmtS, fmtX, haveGnuTime, median, psql, q, run, sleep, table, type CpuUse } from './lib';
 import { probe } from './streamProbe';
 import { DEFAULT_COMPRESSION_LEVEL } from '../src/core/backup/pgDump';
 import { MANIFEST_SUFFIX } from '../src/core/store/naming';
@@ -433,16 +433,8 @@ async function loadResults(): Promise<Record<string, unknown>> {
 async function buildCli(): Promise<string> {
   const esbuild = await import('esbuild');
   const outfile = path.join(__dirname, '.build', 'cli.js');
-  await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src/cli/index.ts')],
-    outfile,
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
-  });
+  // the project's own bundle options (esbuild.js), so the measured CLI is built like dist/cli.js
+  await esbuild.build({ ...esbuildCommon(), entryPoints: [path.join(ROOT, 'src/cli/index.ts')], outfile });
   return outfile;
 }
 

@@ -242,3 +242,8 @@ export function cpuUse(before: CpuSnapshot, containerIdFull: string, hostProcess
   const otherS = containerS !== undefined && hostProcessS !== undefined ? Math.max(0, machineS - containerS - daemonsS - hostProcessS) : undefined;
   return { machineS, containerS, daemonsS, hostProcessS, otherS };
 }
+
+/** esbuild.js's options for every bundle (CommonJS for Node 20, the external modules), for benches that build a CLI. */
+export function esbuildCommon(): import('esbuild').BuildOptions {
+  return (require(path.join(__dirname, '..', 'esbuild.js')) as { common: import('esbuild').BuildOptions }).common;
+}

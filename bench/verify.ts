@@ -14,7 +14,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bash, docker, fmtS, fmtX, median, q, run, table } from './lib';
+import { bash, docker, esbuildCommon, fmtS, fmtX, median, q, run, table } from './lib';
 import { BENCH_DB, BENCH_USER, benchEnv, ensureReferenceDb } from './referenceDb';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -42,17 +42,8 @@ async function buildCliAt(ref: string): Promise<string> {
   execFileSync('bash', ['-c', `git -C ${q(ROOT)} archive ${q(ref)} src package.json | tar -x -C ${q(dir)}`]);
   const esbuild = await import('esbuild');
   const outfile = path.join(dir, 'cli.js');
-  await esbuild.build({
-    entryPoints: [path.join(dir, 'src/cli/index.ts')],
-    outfile,
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-    nodePaths: [path.join(ROOT, 'node_modules')],
-    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
-  });
+  // the project's own bundle options (esbuild.js), so the measured CLI is built like dist/cli.js
+  await esbuild.build({ ...esbuildCommon(), entryPoints: [path.join(dir, 'src/cli/index.ts')], outfile, nodePaths: [path.join(ROOT, 'node_modules')] });
   return outfile;
 }
 
